@@ -1,0 +1,92 @@
+"""The application factory and the command-line entry points (``flask --app app ...``)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask, redirect, url_for
+from flask_babel import Babel
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from models import db
+from models.base import configure_engine
+
+csrf = CSRFProtect()
+migrate = Migrate()
+
+#: RFC 9106's second recommended argon2id profile (64 MiB, 3 passes).
+ARGON2_PRODUCTION = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+
+
+def _secret_key(instance: Path) -> str:
+    # A stable per-installation key, so sessions survive restarts without a config step.
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then ``config`` (tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'wangban.sqlite3'}",
+        ARGON2_PARAMS=ARGON2_PRODUCTION,
+        BABEL_DEFAULT_LOCALE="zh_Hans_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=1800,
+        UPLOAD_DIR=str(instance / "uploads"),
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+    )
+    if url := os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if key := os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = key
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    Babel(app, locale_selector=lambda: "zh_Hans_CN")
+
+    from views import init_app as init_views
+
+    init_views(app)
+    _register_commands(app)
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("auth.login"))
+
+    return app
+
+
+def _register_commands(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load the deterministic demo data into an empty database."""
+        from models.demo import load_demo
+
+        summary = load_demo()
+        click.echo(summary)
+
+    @app.cli.command("seed-demo-if-empty")
+    def seed_demo_if_empty() -> None:
+        """Load the demo data only when the database has no units yet (used by make run)."""
+        from models.demo import demo_accounts_text, is_empty, load_demo
+
+        if is_empty():
+            click.echo(load_demo())
+        click.echo(demo_accounts_text())

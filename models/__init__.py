@@ -1,0 +1,18 @@
+"""The one relational schema; every model is importable from here."""
+from models.account import Account, StaffRole, hash_password
+from models.audit import AuditEvent
+from models.base import Base, db, utcnow
+from models.enrollment import Enrollment
+from models.finance import BenefitPayment, Contribution, PensionAccount
+from models.grant import Grant
+from models.person import Person
+from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
+from models.talent import TalentRecognition
+from models.unit import Institution, Unit
+
+__all__ = [
+    "Account", "Application", "ApplicationEvent", "Attachment", "AuditEvent", "Base",
+    "BenefitPayment", "Contribution", "Enrollment", "Grant", "ImportBatch", "Institution",
+    "PensionAccount", "Person", "ServiceItem", "StaffRole", "TalentRecognition", "Unit", "db",
+    "hash_password", "utcnow",
+]

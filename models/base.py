@@ -1,0 +1,64 @@
+"""The SQLAlchemy extension, the declarative base and shared column helpers."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-naive UTC now, the one clock every stored timestamp uses."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def code_column(enum, *, check_name: str | None = None, **kw):
+    """A VARCHAR column holding the values of a ``Labelled`` enum, checked by the database.
+
+    ``check_name`` names the CHECK constraint when a table has two columns of one enum.
+    """
+    return mapped_column(
+        sa.Enum(enum, native_enum=False, create_constraint=True, length=24,
+                values_callable=lambda e: [m.value for m in e],
+                name=check_name or enum.__name__.lower(), validate_strings=True),
+        **kw,
+    )
+
+
+class CreatedMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """SQLite: enforce foreign keys, and let SQLAlchemy own transactions so SAVEPOINT works."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # pysqlite's own BEGIN handling is off
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,288 @@
+"""Deterministic demo data: two units, their members and employees, filings in every state."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import sqlalchemy as sa
+from stdnum.cn import ric
+
+from models import (Account, Application, ApplicationEvent, BenefitPayment, Contribution, Enrollment,
+                    Grant, Institution, PensionAccount, Person, ServiceItem, StaffRole,
+                    TalentRecognition, Unit, db, hash_password)
+from rules.codes import (AccountKind, BenefitKind, Filer, GrantLevel, InstitutionLevel,
+                         InstitutionType, InsuranceKind, PaymentStatus, StaffRoleName,
+                         TalentLevel, UnitType)
+from rules.contribution import amounts
+from rules.identity import InvalidValue, validate_resident_id
+from rules.workdays import add_workdays
+from rules.workflow import TRANSITIONS, Action, State
+
+DEMO_PASSWORD = "Demo@2026"
+ALL_KINDS = ",".join(k.value for k in InsuranceKind)
+#: Real county codes (杭州、舟山、宁波、温州、南京、南昌、德安 …) for generated ID numbers.
+REGIONS = ["330102", "330105", "330106", "330108", "330109", "330110", "330902", "330903",
+           "330203", "330212", "330302", "320102", "320106", "360102", "360426", "340104",
+           "410105", "430102", "510104", "370102"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬斌宇浩凯"
+
+STAFF = [("admin", "系统管理员", StaffRoleName.SYSTEM_ADMIN),
+         ("clerk", "窗口受理员", StaffRoleName.COUNTER_CLERK),
+         ("reviewer", "业务审核员", StaffRoleName.REVIEWER),
+         ("auditor", "审计员", StaffRoleName.AUDITOR)]
+
+UNITS = [
+    dict(uscc="91330106MA2ABCDE1G", unit_no="3301060001", name="杭州西湖示例科技有限公司",
+         region_code="330106", address="杭州市西湖区文三路100号",
+         rep=("王丽华", "330106198507210020", "13800000001")),
+    dict(uscc="91330902MA2XYW0Q7T", unit_no="3309020001", name="舟山定海示例海运有限公司",
+         region_code="330902", address="舟山市定海区海港路8号",
+         rep=("李海明", "330902199002270055", "13800000002")),
+]
+INDIVIDUAL = ("张伟", "360426199101010071", "13800000003")
+
+ITEMS = [
+    dict(code="SB_ENROLL", name="社会保险职工参保登记", category="社会保险登记", filer=Filer.UNIT,
+         handler="enroll", time_limit_days=5),
+    dict(code="SB_SUSPEND", name="社会保险职工暂停参保", category="社会保险登记",
+         filer=Filer.UNIT, handler="suspend", time_limit_days=5),
+    dict(code="SB_UNIT_CHANGE", name="社会保险单位参保信息变更登记", category="社会保险登记",
+         filer=Filer.UNIT, handler="unit_change", time_limit_days=5),
+    dict(code="RC_TALENT", name="人才认定备案", category="人才服务", filer=Filer.BOTH,
+         handler="talent", time_limit_days=10, needs_unit_submit=True),
+    dict(code="JY_RECORD", name="单位用工备案", category="就业服务", filer=Filer.UNIT,
+         handler=None, time_limit_days=3),
+]
+
+
+def make_id_no(rng: random.Random, used: set[str]) -> str:
+    """A valid resident ID number with a real region code, unique within ``used``."""
+    while True:
+        region = rng.choice(REGIONS)
+        birth = dt.date(1965, 1, 1) + dt.timedelta(days=rng.randrange(0, 38 * 365))
+        body = f"{region}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
+        number = body + ric.calc_check_digit(body)
+        try:
+            validate_resident_id(number)  # a county may not have existed in the birth year
+        except InvalidValue:
+            continue
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def is_empty() -> bool:
+    """True if no unit has been stored yet."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 0
+
+
+def _periods(last: str, n: int) -> list[str]:
+    year, month = int(last[:4]), int(last[4:])
+    out = []
+    for _ in range(n):
+        out.append(f"{year:04d}{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return sorted(out)
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.rng = random.Random(2026)
+        self.used_ids = {u["rep"][1] for u in UNITS} | {INDIVIDUAL[1]}
+        self.phone_seq = 13900000000
+        self.password_hash = hash_password(DEMO_PASSWORD)  # one hash: demo accounts share it
+
+    def person(self, name, id_no, phone=None) -> Person:
+        person = Person(id_no=id_no, name=name, phone=phone)
+        db.session.add(person)
+        return person
+
+    def random_person(self) -> Person:
+        self.phone_seq += 1
+        name = self.rng.choice(SURNAMES) + "".join(
+            self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
+        id_no = make_id_no(self.rng, self.used_ids)
+        return self.person(name, id_no, str(self.phone_seq))
+
+    def account(self, kind, person=None, unit=None, institution=None, username=None,
+                display_name="") -> Account:
+        account = Account(
+            kind=kind, username=username, person=person, unit=unit, institution=institution,
+            display_name=display_name or (person.name if person else username),
+            login_key=Account.key_for(kind, username=username,
+                                      person_id=person.id if person else None,
+                                      unit_id=unit.id if unit else None,
+                                      institution_id=institution.id if institution else None),
+            password_hash=self.password_hash, must_change_password=False)
+        db.session.add(account)
+        return account
+
+    def load(self) -> str:
+        for username, display, role in STAFF:
+            account = self.account(AccountKind.STAFF, username=username, display_name=display)
+            account.roles.append(StaffRole(role=role))
+        items = {spec["code"]: ServiceItem(**spec) for spec in ITEMS}
+        db.session.add_all(items.values())
+        zhang = self.person(*INDIVIDUAL)
+        db.session.flush()
+        self.account(AccountKind.INDIVIDUAL, person=zhang)
+
+        today = dt.date(2026, 11, 2)
+        periods = _periods("202610", 12)
+        units = []
+        for index, spec in enumerate(UNITS):
+            unit = Unit(uscc=spec["uscc"], unit_no=spec["unit_no"], name=spec["name"],
+                        unit_type=UnitType.ENTERPRISE, region_code=spec["region_code"],
+                        address=spec["address"])
+            db.session.add(unit)
+            rep = self.person(*spec["rep"])
+            admin, agent1, agent2, expired = (self.random_person() for _ in range(4))
+            db.session.flush()
+            grants = [
+                (rep, GrantLevel.LEGAL_REP, None, ""),
+                (admin, GrantLevel.ADMIN, dt.date(2030, 12, 31), ""),
+                (agent1, GrantLevel.AGENT, dt.date(2029, 12, 31), "SB_ENROLL,SB_SUSPEND"),
+                (agent2, GrantLevel.AGENT, dt.date(2029, 12, 31), "RC_TALENT,JY_RECORD"),
+                (expired, GrantLevel.AGENT, dt.date(2024, 12, 31), "SB_ENROLL"),
+            ]
+            for person, level, valid_to, codes in grants:
+                db.session.add(Grant(unit=unit, person=person, level=level,
+                                     valid_from=dt.date(2024, 1, 1), valid_to=valid_to,
+                                     item_codes=codes))
+                self.account(AccountKind.UNIT_MEMBER, person=person, unit=unit)
+            employees = [self.random_person() for _ in range(self.rng.randint(30, 60))]
+            if index == 0:
+                employees.append(zhang)
+            db.session.flush()
+            for person in employees:
+                wage = Decimal(self.rng.randrange(3000, 30000, 100))
+                start = dt.date(2018, 1, 1) + dt.timedelta(days=self.rng.randrange(0, 2000))
+                enrollment = Enrollment(person=person, unit=unit, insurance_kinds=ALL_KINDS,
+                                        start_date=start, wage=wage)
+                db.session.add(enrollment)
+                self.money(unit, person, wage, periods)
+            units.append((unit, employees, admin))
+            if index == 0:
+                inst = Institution(unit=unit, institution_no="JG3301060001",
+                                   name="杭州西湖示例职业技能培训学校",
+                                   institution_type=InstitutionType.TRAINING,
+                                   level=InstitutionLevel.CITY, admin_person=admin)
+                db.session.add(inst)
+                db.session.flush()
+                self.account(AccountKind.INSTITUTION, person=admin, institution=inst,
+                             display_name=inst.name)
+        db.session.add(TalentRecognition(person=zhang, level=TalentLevel.D,
+                                         certificate_no="RC2024330100123",
+                                         recognised_on=dt.date(2024, 11, 1),
+                                         valid_until=dt.date(2026, 10, 31)))
+        db.session.flush()
+        for unit, employees, _ in units:
+            self.filings(unit, employees, items, today)
+        db.session.commit()
+        people = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
+        return f"演示数据已载入：{len(units)} 个单位，{people} 名人员，{len(periods)} 个结算期。"
+
+    def money(self, unit, person, wage, periods) -> None:
+        contributions = []
+        for n, period in enumerate(periods):
+            for kind in InsuranceKind:
+                base, unit_part, personal_part = amounts(wage, kind)
+                overdue = n == len(periods) - 1 and self.rng.random() < 0.1
+                contributions.append(dict(
+                    unit_id=unit.id, person_id=person.id, period=period, kind=kind.value,
+                    base=base, unit_amount=unit_part, personal_amount=personal_part,
+                    status=(PaymentStatus.OVERDUE if overdue else PaymentStatus.PAID).value,
+                    paid_on=None if overdue else dt.date(int(period[:4]), int(period[4:]), 15)))
+        db.session.execute(sa.insert(Contribution), contributions)
+        for year in (2025, 2026):
+            months = [p for p in periods if p.startswith(str(year))]
+            base, _, personal = amounts(wage, InsuranceKind.PENSION)
+            db.session.add(PensionAccount(
+                person_id=person.id, year=year, months_paid=len(months),
+                base_total=base * len(months), personal_paid=personal * len(months),
+                interest=(personal * len(months) * Decimal("0.0262")).quantize(Decimal("0.01")),
+                balance=personal * len(months) * (year - 2024)))
+        if self.rng.random() < 0.1:
+            kind = self.rng.choice([BenefitKind.MATERNITY, BenefitKind.INJURY])
+            db.session.add(BenefitPayment(
+                unit_id=unit.id, person_id=person.id, period=periods[-2], kind=kind,
+                item="生育津贴" if kind == BenefitKind.MATERNITY else "一次性伤残补助金",
+                amount=Decimal(self.rng.randrange(3000, 30000)), paid_on=dt.date(2026, 9, 20)))
+
+    def filings(self, unit, employees, items, today) -> None:
+        """One filing in every state, with a timeline that reached it."""
+        filer = db.session.scalar(sa.select(Account).where(
+            Account.unit_id == unit.id, Account.kind == AccountKind.UNIT_MEMBER).limit(1))
+        reviewer = db.session.scalar(sa.select(Account).where(Account.username == "reviewer"))
+        paths = {
+            State.DRAFT: [],
+            State.SUBMITTED: [Action.SUBMIT],
+            State.WITHDRAWN: [Action.SUBMIT, Action.WITHDRAW],
+            State.IN_REVIEW: [Action.SUBMIT, Action.ACCEPT],
+            State.REJECTED: [Action.SUBMIT, Action.ACCEPT, Action.REJECT],
+            State.APPROVED: [Action.SUBMIT, Action.ACCEPT, Action.APPROVE],
+            State.COMPLETED: [Action.SUBMIT, Action.ACCEPT, Action.APPROVE, Action.COMPLETE],
+        }
+        item_cycle = ["JY_RECORD", "SB_UNIT_CHANGE", "JY_RECORD", "SB_ENROLL", "SB_SUSPEND",
+                      "JY_RECORD", "JY_RECORD"]
+        for n, (state, path) in enumerate(paths.items()):
+            item = items[item_cycle[n]]
+            person = employees[n]
+            submitted = dt.datetime.combine(today - dt.timedelta(days=20 - n), dt.time(9, 30))
+            app = Application(item=item, unit=unit, subject_person=person, filed_by=filer,
+                              state=State.DRAFT,
+                              payload={"name": person.name, "id_no": person.id_no})
+            db.session.add(app)
+            db.session.flush()
+            db.session.add(ApplicationEvent(application=app, action="create",
+                                            to_state=State.DRAFT, actor=filer, at=submitted))
+            current = State.DRAFT
+            for step, action in enumerate(path):
+                nxt = TRANSITIONS[(current, action)].to
+                by_reviewer = action in (Action.ACCEPT, Action.APPROVE, Action.REJECT,
+                                         Action.COMPLETE)
+                comment = "材料不齐，请补充劳动合同复印件" if action == Action.REJECT else ""
+                db.session.add(ApplicationEvent(
+                    application=app, action=action.value, from_state=current, to_state=nxt,
+                    actor=reviewer if by_reviewer else filer, comment=comment,
+                    at=submitted + dt.timedelta(hours=step * 5)))
+                if action == Action.SUBMIT:
+                    app.submitted_at = submitted
+                    app.deadline = add_workdays(submitted.date(), item.time_limit_days)
+                if action in (Action.APPROVE, Action.REJECT):
+                    app.decided_at = submitted + dt.timedelta(hours=step * 5)
+                current = nxt
+            app.state = current
+
+
+def load_demo() -> str:
+    """Load the demo data (the database must be empty) and say what was loaded."""
+    if not is_empty():
+        raise RuntimeError("数据库已有数据；演示数据只载入空数据库")
+    return _Loader().load()
+
+
+def demo_accounts_text() -> str:
+    """The demo accounts as stored, as `make run` prints them."""
+    lines = [f"演示账号（密码均为 {DEMO_PASSWORD}）:",
+             "  工作人员 (kind=staff): " + ", ".join(f"{u}（{d}）" for u, d, _ in STAFF)]
+    members = db.session.execute(
+        sa.select(Unit.uscc, Unit.unit_no, Unit.name, Grant.level, Grant.valid_to, Person.name,
+                  Person.id_no, Person.phone)
+        .join(Grant, Grant.unit_id == Unit.id).join(Person, Person.id == Grant.person_id)
+        .order_by(Unit.id, Grant.id)).all()
+    current = None
+    for uscc, unit_no, unit_name, level, valid_to, name, id_no, phone in members:
+        if uscc != current:
+            lines.append(f"  单位 (kind=unit) {unit_name}: 统一社会信用代码 {uscc} 或 单位编号 {unit_no}")
+            current = uscc
+        expired = "（授权已过期）" if valid_to and valid_to < dt.date.today() else ""
+        lines.append(f"    {GrantLevel.label_of(level)} {name}: {id_no} 或 {phone}{expired}")
+    for inst_no, inst_name, id_no in db.session.execute(
+            sa.select(Institution.institution_no, Institution.name, Person.id_no)
+            .join(Person, Person.id == Institution.admin_person_id)):
+        lines.append(f"  机构 (kind=institution) {inst_name}: 机构编号 {inst_no} + 管理员 {id_no}")
+    lines.append(f"  个人 (kind=person): {INDIVIDUAL[0]} {INDIVIDUAL[1]} 或 {INDIVIDUAL[2]}")
+    return "\n".join(lines)

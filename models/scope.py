@@ -1,0 +1,144 @@
+"""Row scope: which rows of each model an actor may reach, declared once per model.
+
+Every view, dropdown, ajax lookup, action, export and download asks ``scope_clause``;
+a model not declared here is invisible to unit, institution and personal accounts.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.account import Account, StaffRole
+from models.audit import AuditEvent
+from models.enrollment import Enrollment
+from models.finance import BenefitPayment, Contribution, PensionAccount
+from models.grant import Grant
+from models.person import Person
+from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
+from models.talent import TalentRecognition
+from models.unit import Institution, Unit
+from rules.codes import AccountKind, Filer
+from rules.permissions import Actor
+
+Clause = ColumnElement[bool]
+_U, _I, _P = AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL
+
+
+def people_of_unit(unit_id: int) -> sa.Select:
+    """Ids of people a unit may see: employed there (now or before), filed for, or granted."""
+    return sa.union(
+        sa.select(Enrollment.person_id).where(Enrollment.unit_id == unit_id),
+        sa.select(Application.subject_person_id).where(
+            Application.unit_id == unit_id, Application.subject_person_id.is_not(None)),
+        sa.select(Grant.person_id).where(Grant.unit_id == unit_id),
+    )
+
+
+
+_APPLICATION: dict[AccountKind, Callable[[Actor], Clause]] = {
+    _U: lambda a: Application.unit_id == a.unit_id,
+    _I: lambda a: Application.institution_id == a.institution_id,
+    _P: lambda a: Application.subject_person_id == a.person_id,
+}
+
+
+def _child_of_application(column) -> dict[AccountKind, Callable[[Actor], Clause]]:
+    return {
+        kind: (lambda a, f=f: column.in_(sa.select(Application.id).where(f(a))))
+        for kind, f in _APPLICATION.items()
+    }
+
+
+def _item_filers(*filers: Filer) -> Callable[[Actor], Clause]:
+    return lambda a: sa.and_(ServiceItem.active.is_(True), ServiceItem.filer.in_(filers))
+
+
+SCOPES: dict[type, dict[AccountKind, Callable[[Actor], Clause]]] = {
+    Unit: {
+        _U: lambda a: Unit.id == a.unit_id,
+        _P: lambda a: Unit.id.in_(
+            sa.select(Enrollment.unit_id).where(Enrollment.person_id == a.person_id)),
+    },
+    Institution: {
+        _U: lambda a: Institution.unit_id == a.unit_id,
+        _I: lambda a: Institution.id == a.institution_id,
+    },
+    Person: {
+        _U: lambda a: Person.id.in_(people_of_unit(a.unit_id)),
+        _I: lambda a: Person.id.in_(
+            sa.select(Application.subject_person_id).where(
+                Application.institution_id == a.institution_id)),
+        _P: lambda a: Person.id == a.person_id,
+    },
+    Enrollment: {
+        _U: lambda a: Enrollment.unit_id == a.unit_id,
+        _P: lambda a: Enrollment.person_id == a.person_id,
+    },
+    Grant: {
+        _U: lambda a: Grant.unit_id == a.unit_id,
+        _P: lambda a: Grant.person_id == a.person_id,
+    },
+    ServiceItem: {
+        _U: _item_filers(Filer.UNIT, Filer.BOTH),
+        _I: _item_filers(Filer.UNIT, Filer.BOTH),
+        _P: _item_filers(Filer.PERSON, Filer.BOTH),
+    },
+    Application: _APPLICATION,
+    ApplicationEvent: _child_of_application(ApplicationEvent.application_id),
+    Attachment: _child_of_application(Attachment.application_id),
+    ImportBatch: {_U: lambda a: ImportBatch.unit_id == a.unit_id},
+    Contribution: {
+        _U: lambda a: Contribution.unit_id == a.unit_id,
+        _P: lambda a: Contribution.person_id == a.person_id,
+    },
+    BenefitPayment: {
+        _U: lambda a: BenefitPayment.unit_id == a.unit_id,
+        _P: lambda a: BenefitPayment.person_id == a.person_id,
+    },
+    PensionAccount: {
+        _U: lambda a: PensionAccount.person_id.in_(
+            sa.select(Enrollment.person_id).where(Enrollment.unit_id == a.unit_id)),
+        _P: lambda a: PensionAccount.person_id == a.person_id,
+    },
+    TalentRecognition: {
+        _U: lambda a: TalentRecognition.person_id.in_(people_of_unit(a.unit_id)),
+        _P: lambda a: TalentRecognition.person_id == a.person_id,
+    },
+    # Staff-only tables: no entry for other kinds means no rows.
+    Account: {},
+    StaffRole: {},
+    AuditEvent: {},
+}
+
+#: Models whose rows belong to a unit, for a staff member limited to a region.
+_UNIT_COLUMN = {
+    Unit: Unit.id, Institution: Institution.unit_id, Enrollment: Enrollment.unit_id,
+    Grant: Grant.unit_id, Application: Application.unit_id, ImportBatch: ImportBatch.unit_id,
+    Contribution: Contribution.unit_id, BenefitPayment: BenefitPayment.unit_id,
+}
+
+
+def scope_clause(model: type, actor: Actor | None) -> Clause:
+    """The WHERE clause limiting ``model`` to the rows ``actor`` may reach."""
+    if actor is None:
+        return sa.false()
+    if actor.kind == AccountKind.STAFF:
+        column = _UNIT_COLUMN.get(model)
+        if actor.region and column is not None:
+            in_region = sa.select(Unit.id).where(Unit.region_code.startswith(actor.region))
+            return column.in_(in_region)
+        return sa.true()
+    declared = SCOPES.get(model, {}).get(actor.kind)
+    return declared(actor) if declared else sa.false()
+
+
+def owner_values(model: type, actor: Actor) -> dict[str, int]:
+    """Columns to stamp on a row a unit, institution or individual creates."""
+    columns = {
+        _U: {"unit_id": actor.unit_id},
+        _I: {"institution_id": actor.institution_id},
+        _P: {"subject_person_id": actor.person_id},
+    }.get(actor.kind, {})
+    return {k: v for k, v in columns.items() if hasattr(model, k)}

@@ -1,0 +1,123 @@
+"""Service items (事项), filings (办件), their timeline, attachments and import batches."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.account import Account
+from models.base import CreatedMixin, code_column, db, utcnow
+from models.person import Person
+from models.unit import Institution, Unit
+from rules.codes import Filer, ImportStatus
+from rules.workflow import State
+
+
+class ServiceItem(CreatedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    category: Mapped[str] = mapped_column(sa.String(50), default="")
+    filer: Mapped[Filer] = code_column(Filer, default=Filer.UNIT)
+    #: Form field definitions as data: [{"name", "label", "type", "required", "validator"}].
+    form_fields: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: Materials: [{"code", "label", "required"}].
+    materials: Mapped[list] = mapped_column(sa.JSON, default=list)
+    time_limit_days: Mapped[int] = mapped_column(default=5)
+    needs_unit_submit: Mapped[bool] = mapped_column(default=False)
+    #: Name of the apply-handler run on approval; None for record-only items.
+    handler: Mapped[str | None] = mapped_column(sa.String(50))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Application(CreatedMixin, db.Model):
+    __table_args__ = (
+        sa.Index("ix_application_unit_state", "unit_id", "state"),
+        sa.Index("ix_application_state_deadline", "state", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    institution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("institution.id"), index=True)
+    subject_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    state: Mapped[State] = code_column(State, default=State.DRAFT)
+    payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    revision: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[dt.datetime | None]
+    deadline: Mapped[dt.date | None]
+    decided_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Optimistic lock: two reviewers acting at once cannot both win.
+    version: Mapped[int] = mapped_column(default=1)
+
+    item: Mapped[ServiceItem] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    subject_person: Mapped[Person | None] = relationship()
+    filed_by: Mapped[Account | None] = relationship()
+    events: Mapped[list[ApplicationEvent]] = relationship(
+        back_populates="application", order_by="ApplicationEvent.id")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="application")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __str__(self) -> str:
+        return f"办件{self.id} {self.item.name if self.item else ''}"
+
+
+class ApplicationEvent(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id"), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    action: Mapped[str] = mapped_column(sa.String(24))
+    from_state: Mapped[State | None] = code_column(State, check_name="from_state")
+    to_state: Mapped[State] = code_column(State, check_name="to_state")
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="events")
+    actor: Mapped[Account | None] = relationship()
+
+
+class Attachment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("application.id"), index=True)
+    material: Mapped[str] = mapped_column(sa.String(32))
+    file_name: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    stored_path: Mapped[str] = mapped_column(sa.String(300))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="attachments")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ImportBatch(CreatedMixin, db.Model):
+    __table_args__ = (sa.Index("ix_import_batch_unit_sha", "unit_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"))
+    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("application.id"))
+    file_name: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_good: Mapped[int] = mapped_column(default=0)
+    rows_bad: Mapped[int] = mapped_column(default=0)
+    status: Mapped[ImportStatus] = code_column(ImportStatus, default=ImportStatus.CHECKED)
+
+    unit: Mapped[Unit] = relationship()
+    item: Mapped[ServiceItem] = relationship()

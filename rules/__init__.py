@@ -1,0 +1,1 @@
+"""Office policy as pure functions and tables: no Flask, no database session."""

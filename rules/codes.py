@@ -1,0 +1,142 @@
+"""Coded values of the domain, each with the Chinese label users see."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Labelled(StrEnum):
+    """A StrEnum whose members carry a Chinese label: ``Member = "code", "标签"``."""
+
+    def __new__(cls, value: str, label: str = ""):
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label or value
+        return obj
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, label) pairs for select fields."""
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The Chinese label of a stored value, or the value itself if unknown."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value or ""
+
+
+class AccountKind(Labelled):
+    STAFF = "staff", "工作人员"
+    UNIT_MEMBER = "unit_member", "单位用户"
+    INSTITUTION = "institution", "机构"
+    INDIVIDUAL = "individual", "个人"
+
+
+class StaffRoleName(Labelled):
+    SYSTEM_ADMIN = "system_admin", "系统管理员"
+    COUNTER_CLERK = "counter_clerk", "受理窗口"
+    REVIEWER = "reviewer", "审核人员"
+    AUDITOR = "auditor", "审计人员"
+
+
+class GrantLevel(Labelled):
+    LEGAL_REP = "legal_rep", "法定代表人"
+    ADMIN = "admin", "管理员"
+    AGENT = "agent", "经办人"
+
+
+class UnitType(Labelled):
+    ENTERPRISE = "enterprise", "企业"
+    NON_ENTERPRISE = "non_enterprise", "民办非企业"
+    PUBLIC = "public", "机关事业单位"
+
+
+class UnitStatus(Labelled):
+    NORMAL = "normal", "正常"
+    CLOSED = "closed", "注销"
+
+
+class OnlineStatus(Labelled):
+    PENDING = "pending", "待核验"
+    ACTIVE = "active", "已开通"
+    CANCELLED = "cancelled", "已注销"
+
+
+class IdType(Labelled):
+    RESIDENT = "01", "居民身份证"
+    PASSPORT = "02", "护照"
+    HK_MACAO = "03", "港澳居民来往内地通行证"
+    TAIWAN = "04", "台湾居民来往大陆通行证"
+    FOREIGN_PR = "05", "外国人永久居留身份证"
+
+
+class Gender(Labelled):
+    MALE = "M", "男"
+    FEMALE = "F", "女"
+
+
+class InstitutionType(Labelled):
+    TRAINING = "training", "培训机构"
+    APPRAISAL = "appraisal", "鉴定机构"
+    TECH_SCHOOL = "tech_school", "技工院校"
+    HR_SERVICE = "hr_service", "人力资源服务机构"
+
+
+class InstitutionLevel(Labelled):
+    PROVINCE = "province", "省级"
+    CITY = "city", "市级"
+    COUNTY = "county", "县级"
+
+
+class InsuranceKind(Labelled):
+    """Insurance kinds by their national codes (险种类型)."""
+
+    PENSION = "110", "企业职工基本养老保险"
+    UNEMPLOYMENT = "210", "失业保险"
+    MEDICAL = "310", "职工基本医疗保险"
+    INJURY = "410", "工伤保险"
+    MATERNITY = "510", "生育保险"
+
+
+class EnrollmentStatus(Labelled):
+    ACTIVE = "active", "参保缴费"
+    SUSPENDED = "suspended", "暂停参保"
+
+
+class Filer(Labelled):
+    UNIT = "unit", "单位"
+    PERSON = "person", "个人"
+    BOTH = "both", "单位和个人"
+
+
+class PaymentStatus(Labelled):
+    PAID = "paid", "已缴费"
+    UNPAID = "unpaid", "未缴费"
+    OVERDUE = "overdue", "欠缴"
+
+
+class BenefitKind(Labelled):
+    PENSION = "pension", "养老待遇"
+    MATERNITY = "maternity", "生育待遇"
+    INJURY = "injury", "工伤待遇"
+
+
+class TalentLevel(Labelled):
+    A = "A", "A类"
+    B = "B", "B类"
+    C = "C", "C类"
+    D = "D", "D类"
+    E = "E", "E类"
+
+
+class ImportStatus(Labelled):
+    CHECKED = "checked", "已校验"
+    FILED = "filed", "已保存"
+    DISCARDED = "discarded", "已放弃"
+
+
+def kinds_label(codes: str | None) -> str:
+    """'110,310' → '企业职工基本养老保险、职工基本医疗保险'."""
+    return "、".join(InsuranceKind.label_of(c) for c in (codes or "").split(",") if c)

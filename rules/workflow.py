@@ -1,0 +1,79 @@
+"""The application (办件) state machine as a table, and the pure function that reads it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules.codes import Labelled
+
+
+class State(Labelled):
+    DRAFT = "draft", "暂存"
+    AWAITING_UNIT = "awaiting_unit", "待单位提交"
+    SUBMITTED = "submitted", "待受理"
+    IN_REVIEW = "in_review", "审核中"
+    APPROVED = "approved", "审核通过"
+    REJECTED = "rejected", "审核不通过"
+    COMPLETED = "completed", "已办结"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class Action(Labelled):
+    PREPARE = "prepare", "个人提交单位"
+    SUBMIT = "submit", "提交"
+    WITHDRAW = "withdraw", "撤回"
+    ACCEPT = "accept", "受理"
+    APPROVE = "approve", "审核通过"
+    REJECT = "reject", "审核不通过"
+    COMPLETE = "complete", "办结"
+    RESUBMIT = "resubmit", "修改后重新提交"
+
+
+class Party(Labelled):
+    APPLICANT = "applicant", "申请人"
+    UNIT = "unit", "单位"
+    REVIEWER = "reviewer", "审核人员"
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: State
+    by: frozenset[Party]
+
+
+_A, _U, _R = Party.APPLICANT, Party.UNIT, Party.REVIEWER
+
+TRANSITIONS: dict[tuple[State, Action], Transition] = {
+    (State.DRAFT, Action.PREPARE): Transition(State.AWAITING_UNIT, frozenset({_A})),
+    (State.DRAFT, Action.SUBMIT): Transition(State.SUBMITTED, frozenset({_A, _U})),
+    (State.AWAITING_UNIT, Action.SUBMIT): Transition(State.SUBMITTED, frozenset({_U})),
+    (State.SUBMITTED, Action.WITHDRAW): Transition(State.WITHDRAWN, frozenset({_A, _U})),
+    (State.SUBMITTED, Action.ACCEPT): Transition(State.IN_REVIEW, frozenset({_R})),
+    (State.IN_REVIEW, Action.APPROVE): Transition(State.APPROVED, frozenset({_R})),
+    (State.IN_REVIEW, Action.REJECT): Transition(State.REJECTED, frozenset({_R})),
+    (State.APPROVED, Action.COMPLETE): Transition(State.COMPLETED, frozenset({_R})),
+    (State.REJECTED, Action.RESUBMIT): Transition(State.SUBMITTED, frozenset({_A, _U})),
+}
+
+#: States in which a filing is still being handled by the office (办理中).
+IN_PROGRESS = frozenset({State.SUBMITTED, State.IN_REVIEW, State.APPROVED})
+#: States the applicant may still edit.
+EDITABLE = frozenset({State.DRAFT, State.AWAITING_UNIT, State.REJECTED})
+
+
+class TransitionRefused(Exception):
+    """The action is not possible from this state, or not for this party; message in Chinese."""
+
+
+def next_state(state: State, action: Action, party: Party) -> State:
+    """The state after ``action`` by ``party`` from ``state``, or TransitionRefused."""
+    transition = TRANSITIONS.get((State(state), Action(action)))
+    if transition is None:
+        raise TransitionRefused(f"当前状态“{State(state).label}”不能{Action(action).label}")
+    if party not in transition.by:
+        raise TransitionRefused(f"{Party(party).label}不能执行“{Action(action).label}”")
+    return transition.to
+
+
+def actions_from(state: State, party: Party) -> list[Action]:
+    """Actions ``party`` may take on a filing in ``state``, in table order."""
+    return [a for (s, a), t in TRANSITIONS.items() if s == state and party in t.by]

@@ -1,0 +1,244 @@
+"""The one base view every console builds on: access by account kind, and row scope.
+
+Flask-Admin fetches rows in several places that do not go through ``get_query``
+(``get_one`` for edit/details/delete/inline edit, actions with raw ids, ajax lookups,
+relation dropdowns). Each of them is closed here, once, with ``models.scope``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import abort, flash, has_request_context, request
+from flask_admin.contrib.sqla import ModelView, filters, tools
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_loader
+from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
+from flask_admin.model.form import InlineFormAdmin  # noqa: F401  (re-exported for views)
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
+
+from models import db
+from models.audit import record
+from models.scope import owner_values, scope_clause
+from rules.codes import AccountKind, Labelled
+from rules.identity import InvalidValue
+from views.auth import client_ip, current_actor, refuse
+from views.labels import LABELS
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """Spreadsheet formula injection: a text cell starting with = + - @ TAB CR gets a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _enum_of(column) -> type[Labelled] | None:
+    col_type = getattr(getattr(column, "type", None), "enum_class", None)
+    return col_type if isinstance(col_type, type) and issubclass(col_type, Labelled) else None
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """An ajax relation loader that only finds rows inside the actor's scope."""
+
+    def get_query(self):
+        return super().get_query().filter(scope_clause(self.model, current_actor()))
+
+    def get_one(self, pk):
+        if not str(pk).isdigit():
+            return None
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == int(pk)).one_or_none()
+
+
+def _jsonable(value):
+    if isinstance(value, Labelled):
+        return value.value
+    if isinstance(value, (dt.date, dt.datetime, Decimal)):
+        return str(value)
+    if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
+        return value
+    return str(value)
+
+
+def changes_of(model) -> tuple[dict, dict]:
+    """(before, after) of the column attributes changed on ``model`` in this unit of work."""
+    before, after = {}, {}
+    state = sa.inspect(model)
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if history.has_changes() and attr.key != "password_hash":
+            before[attr.key] = _jsonable(history.deleted[0]) if history.deleted else None
+            after[attr.key] = _jsonable(history.added[0]) if history.added else None
+    return before, after
+
+
+class ScopedModelView(ModelView):
+    """A ModelView that serves only the account kinds it names, and only rows in scope."""
+
+    #: Account kinds that may open this view at all.
+    kinds: frozenset[AccountKind] = frozenset()
+    #: Views reading a table that is not declared in models.scope stay empty for non-staff.
+    column_labels = LABELS
+    column_display_pk = False
+    page_size = 20
+    can_view_details = True
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+    export_types = ["csv", "xlsx"]
+    export_max_rows = 5000
+    details_modal = False
+
+    def __init__(self, model, session=None, **kwargs):
+        self.column_type_formatters = {
+            Labelled: lambda view, value, name: value.label,
+            **self.column_type_formatters,
+        }
+        self.column_type_formatters_export = {
+            Labelled: lambda view, value, name: value.label,
+            **(self.column_type_formatters_export or {}),
+        }
+        choices = {c.key: _enum_of(c).choices() for c in sa.inspect(model).columns if _enum_of(c)}
+        self.form_choices = {**choices, **(self.form_choices or {})}
+        super().__init__(model, session or db, **kwargs)
+
+    # --- who may open the view ---------------------------------------------------------
+    def is_accessible(self) -> bool:
+        actor = current_actor()
+        return actor is not None and actor.kind in self.kinds
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is not None:
+            return response
+        # Flask-Admin's inline edit endpoint does not look at can_edit (flask-admin#2129).
+        if name == "ajax_update" and not self.can_edit:
+            abort(403)
+        return None
+
+    # --- rows in scope -----------------------------------------------------------------
+    def scope(self, model=None):
+        """The scope clause of ``model`` (default: this view's model) for the current actor."""
+        return scope_clause(model or self.model, current_actor())
+
+    def get_query(self):
+        return super().get_query().filter(self.scope())
+
+    def get_count_query(self):
+        # count(*) rather than Flask-Admin's count('*'), which SQLite cannot shortcut.
+        return db.session.query(sa.func.count()).select_from(self.model).filter(self.scope())
+
+    def get_one(self, id):
+        # Edit, details, delete and inline edit read rows by id without get_query.
+        if not str(id).isdigit():
+            return None
+        return self.get_query().filter(self.model.id == int(id)).one_or_none()
+
+    def scoped_rows(self, ids):
+        """Rows with these ids that are in scope (for actions)."""
+        return tools.get_query_for_ids(self.get_query(), self.model, ids).all()
+
+    def handle_action(self, return_view=None):
+        # Actions receive raw ids; every id must be a row the actor can reach.
+        ids = request.form.getlist("rowid")
+        if ids:
+            if not all(i.isdigit() for i in ids):
+                abort(404)
+            found = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).count()
+            if found != len(set(ids)):
+                abort(404)
+        return super().handle_action(return_view)
+
+    def _create_ajax_loader(self, name, options):
+        loader = create_ajax_loader(self.model, db, name, name, options)
+        return ScopedAjaxLoader(name, db, loader.model, **options)
+
+    def _scope_relations(self, form):
+        # Relation dropdowns list the whole related table by default.
+        for field in form:
+            if isinstance(field, (QuerySelectField, QuerySelectMultipleField)):
+                attr = getattr(self.model, field.name, None)
+                if attr is not None and hasattr(attr, "property"):
+                    remote = attr.property.mapper.class_
+                    field.query = db.session.query(remote).filter(self.scope(remote))
+        return form
+
+    def create_form(self, obj=None):
+        return self._scope_relations(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._scope_relations(super().edit_form(obj))
+
+    def list_form(self, obj=None):
+        return self._scope_relations(super().list_form(obj))
+
+    # --- formatting ----------------------------------------------------------------------
+    def scaffold_filters(self, name):
+        column = getattr(self.model, name, None) if isinstance(name, str) else None
+        enum = _enum_of(column)
+        if enum is not None:
+            label = self.column_labels.get(name, name)
+            return [filters.FilterEqual(column, label, options=enum.choices()),
+                    filters.FilterNotEqual(column, label, options=enum.choices())]
+        return super().scaffold_filters(name)
+
+    def get_export_value(self, model, name):
+        return neutralise(super().get_export_value(model, name))
+
+    # --- changes -------------------------------------------------------------------------
+    def on_model_change(self, form, model, is_created):
+        actor = current_actor()
+        if is_created:
+            for key, value in owner_values(self.model, actor).items():
+                setattr(model, key, value)
+        self.check_change(model, is_created)
+        before, after = changes_of(model)
+        action = "create" if is_created else "update"
+        self._audit(f"{action}:{self.model.__name__}", model, before or None, after)
+
+    def check_change(self, model, is_created) -> None:
+        """Refuse a change with ValidationError; views add their business checks here."""
+
+    def on_model_delete(self, model):
+        self.check_delete(model)
+        snapshot = {c.key: _jsonable(getattr(model, c.key))
+                    for c in sa.inspect(self.model).column_attrs if c.key != "password_hash"}
+        self._audit(f"delete:{self.model.__name__}", model, snapshot, None)
+
+    def check_delete(self, model) -> None:
+        """Refuse a deletion with ValidationError."""
+
+    def _audit(self, action, model, before, after):
+        actor = current_actor()
+        record(action, actor_id=actor.account_id if actor else None,
+               actor_label=str(current_user) if current_user.is_authenticated else "",
+               ip=client_ip(), obj=model, before=before, after=after)
+
+    def handle_view_exception(self, exc):
+        # Domain validators raise InvalidValue with a Chinese message: show it as a form error.
+        if isinstance(exc, InvalidValue):
+            flash(str(exc), "error")
+            return True
+        if isinstance(exc, IntegrityError):
+            flash("与已有记录冲突（如编码或证件号码重复），未保存", "error")
+            return True
+        return super().handle_view_exception(exc)
+
+
+def request_bound(flag_of):
+    """A ``can_*`` property decided per request; True outside a request so caches build."""
+    def getter(self):
+        if not has_request_context():
+            return True
+        return flag_of(self)
+    return property(getter)
+
+
+__all__ = ["ScopedModelView", "ValidationError", "neutralise", "request_bound"]

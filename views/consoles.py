@@ -1,0 +1,52 @@
+"""The three Flask-Admin consoles, built per app (a module-level Admin breaks a 2nd app)."""
+from __future__ import annotations
+
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+
+from rules.codes import AccountKind
+from views.auth import current_actor, refuse
+
+CONSOLES = {
+    # endpoint: (url, title, account kinds)
+    "admin": ("/admin", "网办 · 工作人员控制台", frozenset({AccountKind.STAFF})),
+    "unit": ("/unit", "网办 · 单位网上办事", frozenset({AccountKind.UNIT_MEMBER,
+                                                  AccountKind.INSTITUTION})),
+    "me": ("/me", "网办 · 个人网上办事", frozenset({AccountKind.INDIVIDUAL})),
+}
+
+
+class ConsoleIndex(AdminIndexView):
+    """A console's home page, refused to every other kind of account."""
+
+    def __init__(self, kinds, **kwargs):
+        self.kinds = kinds
+        super().__init__(**kwargs)
+
+    def is_accessible(self) -> bool:
+        actor = current_actor()
+        return actor is not None and actor.kind in self.kinds
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/")
+    def index(self):
+        return self.render("console_index.html", actor=current_actor())
+
+
+def build_consoles(app) -> dict[str, Admin]:
+    """Create the staff, unit and personal consoles on ``app`` and register their views."""
+    from views import personal, staff, unit
+
+    admins = {}
+    for endpoint, (url, title, kinds) in CONSOLES.items():
+        admins[endpoint] = Admin(
+            app, name=title, url=url, endpoint=endpoint,
+            theme=Bootstrap4Theme(base_template="console_base.html", fluid=True),
+            index_view=ConsoleIndex(kinds, name="首页", url=url, endpoint=endpoint),
+        )
+    staff.register(admins["admin"])
+    unit.register(admins["unit"])
+    personal.register(admins["me"])
+    return admins

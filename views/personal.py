@@ -1,0 +1,41 @@
+"""The personal console (/me/): an individual's own records only."""
+from __future__ import annotations
+
+from models import Application, Enrollment, Person
+from rules.codes import AccountKind, kinds_label
+from views.base import ScopedModelView
+
+INDIVIDUAL = frozenset({AccountKind.INDIVIDUAL})
+
+
+class PersonalView(ScopedModelView):
+    kinds = INDIVIDUAL
+    can_create = can_edit = can_delete = False
+    can_export = True
+
+
+class MyInfoView(PersonalView):
+    can_export = False
+    column_list = ["name", "id_type", "id_no", "gender", "birth_date", "phone"]
+
+
+class MyEnrollmentView(PersonalView):
+    column_list = ["unit", "insurance_kinds", "start_date", "end_date", "wage", "status"]
+    column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
+
+
+class MyFilingView(PersonalView):
+    column_list = ["id", "item", "unit", "state", "revision", "submitted_at", "deadline"]
+    column_display_pk = True
+    column_filters = ["state"]
+    column_default_sort = ("id", True)
+
+
+def register(admin) -> None:
+    """Add the personal views to the personal console."""
+    for view_class, model, name in [
+        (MyInfoView, Person, "个人信息"),
+        (MyEnrollmentView, Enrollment, "我的参保"),
+        (MyFilingView, Application, "我的办件"),
+    ]:
+        admin.add_view(view_class(model, name=name, endpoint=f"me_{model.__tablename__}"))

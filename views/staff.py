@@ -1,0 +1,201 @@
+"""The staff console (/admin/): every table, limited by staff role."""
+from __future__ import annotations
+
+from models import (Account, Application, ApplicationEvent, Attachment, AuditEvent,
+                    BenefitPayment, Contribution, Enrollment, Grant, ImportBatch, Institution,
+                    PensionAccount, Person, ServiceItem, StaffRole, TalentRecognition, Unit)
+from rules import permissions as p
+from rules.codes import AccountKind, kinds_label
+from views.auth import current_actor
+from views.base import ScopedModelView, request_bound
+
+
+def _may(operation):
+    def check(view):
+        actor = current_actor()
+        return actor is not None and p.staff_may(actor.roles, view.resource, operation)
+    return check
+
+
+class StaffView(ScopedModelView):
+    """A staff view over one resource of the permission matrix."""
+
+    kinds = frozenset({AccountKind.STAFF})
+    resource = p.MASTER
+    can_export = True
+    can_create = request_bound(_may(p.WRITE))
+    can_edit = request_bound(_may(p.WRITE))
+    can_delete = request_bound(_may(p.DELETE))
+
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and _may(p.READ)(self)
+
+
+class ReadOnlyStaffView(StaffView):
+    can_create = can_edit = can_delete = False
+
+
+class UnitView(StaffView):
+    column_list = ["uscc", "unit_no", "name", "unit_type", "region_code", "status",
+                   "online_status", "created_at"]
+    column_searchable_list = ["uscc", "unit_no", "name"]
+    column_filters = ["unit_type", "status", "online_status", "region_code"]
+    form_columns = ["uscc", "unit_no", "name", "unit_type", "region_code", "address", "status",
+                    "online_status"]
+
+
+class InstitutionView(StaffView):
+    column_list = ["institution_no", "name", "unit", "institution_type", "level",
+                   "online_status"]
+    column_searchable_list = ["institution_no", "name"]
+    column_filters = ["institution_type", "level", "online_status"]
+    form_columns = ["unit", "institution_no", "name", "institution_type", "level",
+                    "admin_person", "online_status"]
+    form_ajax_refs = {"unit": {"fields": ["name", "uscc"]},
+                      "admin_person": {"fields": ["id_no", "name"]}}
+
+
+class PersonView(StaffView):
+    column_list = ["name", "id_type", "id_no", "gender", "birth_date", "phone", "created_at"]
+    column_searchable_list = ["id_no", "name", "phone"]
+    column_filters = ["id_type", "gender", "birth_date"]
+    form_columns = ["id_type", "id_no", "name", "phone"]
+
+
+class AccountView(StaffView):
+    resource = p.ACCOUNTS
+    can_create = False  # accounts are opened through the counter services
+    column_list = ["kind", "display_name", "username", "person", "unit", "institution",
+                   "active", "must_change_password", "failed_logins", "last_login_at"]
+    column_searchable_list = ["username", "display_name", "login_key"]
+    column_filters = ["kind", "active", "must_change_password"]
+    column_details_exclude_list = ["password_hash"]
+    column_export_exclude_list = ["password_hash"]
+    form_columns = ["display_name", "active", "must_change_password"]
+
+
+class StaffRoleView(StaffView):
+    resource = p.ACCOUNTS
+    column_list = ["account", "role", "region_code"]
+    column_filters = ["role", "region_code"]
+    form_columns = ["account", "role", "region_code"]
+    form_args = {"account": {"query_factory": lambda: Account.query.filter(
+        Account.kind == AccountKind.STAFF)}}
+
+
+class GrantView(StaffView):
+    column_list = ["unit", "person", "level", "valid_from", "valid_to", "item_codes",
+                   "revoked_at"]
+    column_filters = ["level", "valid_to"]
+    form_columns = ["unit", "person", "level", "valid_from", "valid_to", "item_codes"]
+    form_ajax_refs = {"unit": {"fields": ["name", "uscc"]},
+                      "person": {"fields": ["id_no", "name"]}}
+
+
+class EnrollmentView(StaffView):
+    column_list = ["person", "unit", "insurance_kinds", "start_date", "wage", "status"]
+    column_filters = ["status", "start_date", "unit_id", "person_id"]
+    column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
+    form_columns = ["person", "unit", "insurance_kinds", "start_date", "end_date", "wage",
+                    "status"]
+    form_ajax_refs = {"unit": {"fields": ["name", "uscc"]},
+                      "person": {"fields": ["id_no", "name"]}}
+
+
+class ServiceItemView(StaffView):
+    resource = p.CATALOG
+    column_list = ["code", "name", "category", "filer", "time_limit_days", "handler", "active"]
+    column_searchable_list = ["code", "name"]
+    column_filters = ["category", "filer", "active"]
+    form_excluded_columns = ["created_at"]
+
+
+class ApplicationView(ReadOnlyStaffView):
+    resource = p.APPLICATIONS
+    column_list = ["id", "item", "unit", "subject_person", "state", "revision",
+                   "submitted_at", "deadline"]
+    column_display_pk = True
+    column_filters = ["state", "deadline", "item_id", "unit_id"]
+    column_default_sort = ("id", True)
+
+
+class ApplicationEventView(ReadOnlyStaffView):
+    resource = p.APPLICATIONS
+    column_list = ["application_id", "action", "from_state", "to_state", "actor", "comment",
+                   "at"]
+    column_filters = ["application_id", "action"]
+    column_default_sort = ("id", True)
+
+
+class AttachmentView(ReadOnlyStaffView):
+    resource = p.APPLICATIONS
+    column_list = ["application_id", "material", "file_name", "content_type", "size",
+                   "uploaded_at"]
+    column_exclude_list = ["stored_path"]
+
+
+class ImportBatchView(ReadOnlyStaffView):
+    resource = p.APPLICATIONS
+    column_list = ["unit", "item", "file_name", "rows_total", "rows_good", "rows_bad",
+                   "status", "created_at"]
+
+
+class ContributionView(StaffView):
+    resource = p.FINANCE
+    column_list = ["unit", "person", "period", "kind", "base", "unit_amount",
+                   "personal_amount", "status"]
+    column_filters = ["period", "kind", "status", "unit_id"]
+
+
+class BenefitPaymentView(StaffView):
+    resource = p.FINANCE
+    column_list = ["unit", "person", "period", "kind", "item", "amount", "paid_on"]
+    column_filters = ["period", "kind", "unit_id"]
+
+
+class PensionAccountView(StaffView):
+    resource = p.FINANCE
+    column_list = ["person", "year", "months_paid", "base_total", "personal_paid",
+                   "interest", "balance"]
+    column_filters = ["year", "person_id"]
+
+
+class TalentView(StaffView):
+    resource = p.FINANCE
+    column_list = ["person", "level", "certificate_no", "recognised_on", "valid_until"]
+    column_filters = ["level", "valid_until"]
+
+
+class AuditView(ReadOnlyStaffView):
+    resource = p.AUDIT
+    column_list = ["at", "actor_label", "action", "object_type", "object_id", "acting_for",
+                   "ip"]
+    column_searchable_list = ["actor_label", "action", "object_id"]
+    column_filters = ["action", "object_type", "at"]
+    column_default_sort = ("id", True)
+
+
+def register(admin) -> None:
+    """Add the staff views to the staff console."""
+    views = [
+        (UnitView, Unit, "单位", "基础数据"),
+        (InstitutionView, Institution, "机构", "基础数据"),
+        (PersonView, Person, "人员", "基础数据"),
+        (GrantView, Grant, "单位授权", "基础数据"),
+        (EnrollmentView, Enrollment, "参保关系", "基础数据"),
+        (ApplicationView, Application, "办件", "业务经办"),
+        (ApplicationEventView, ApplicationEvent, "办件进度", "业务经办"),
+        (AttachmentView, Attachment, "佐证材料", "业务经办"),
+        (ImportBatchView, ImportBatch, "批量导入", "业务经办"),
+        (ContributionView, Contribution, "缴费信息", "待遇与缴费"),
+        (BenefitPaymentView, BenefitPayment, "待遇支付", "待遇与缴费"),
+        (PensionAccountView, PensionAccount, "个人养老帐户", "待遇与缴费"),
+        (TalentView, TalentRecognition, "人才认定", "待遇与缴费"),
+        (ServiceItemView, ServiceItem, "事项管理", "系统管理"),
+        (AccountView, Account, "网办账号", "系统管理"),
+        (StaffRoleView, StaffRole, "工作人员角色", "系统管理"),
+        (AuditView, AuditEvent, "操作日志", "系统管理"),
+    ]
+    for view_class, model, name, category in views:
+        admin.add_view(view_class(model, name=name, category=category,
+                                  endpoint=f"admin_{model.__tablename__}"))

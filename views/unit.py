@@ -1,0 +1,87 @@
+"""The unit console (/unit/): a unit's members and its institutions, own rows only."""
+from __future__ import annotations
+
+from wtforms.validators import ValidationError
+
+from models import Application, Enrollment, Grant, Institution, Unit
+from rules.codes import AccountKind, kinds_label
+from rules.workflow import EDITABLE, State
+from views.auth import current_actor
+from views.base import ScopedModelView
+
+MEMBER = frozenset({AccountKind.UNIT_MEMBER})
+MEMBER_OR_INSTITUTION = frozenset({AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION})
+
+
+class ReadOnlyView(ScopedModelView):
+    can_create = can_edit = can_delete = False
+    can_export = True
+
+
+class OwnUnitView(ReadOnlyView):
+    kinds = MEMBER
+    can_export = False
+    column_list = ["name", "uscc", "unit_no", "unit_type", "region_code", "address",
+                   "online_status"]
+
+
+class EmployeeView(ReadOnlyView):
+    kinds = MEMBER
+    column_list = ["person.name", "person.id_no", "insurance_kinds", "start_date", "wage",
+                   "status"]
+    column_searchable_list = ["person.name", "person.id_no"]
+    column_filters = ["status", "start_date"]
+    column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
+    column_default_sort = ("id", True)
+
+
+class GrantListView(ReadOnlyView):
+    kinds = MEMBER
+    column_list = ["person.name", "level", "valid_from", "valid_to", "item_codes", "revoked_at"]
+    column_filters = ["level"]
+
+
+class InstitutionListView(ReadOnlyView):
+    kinds = MEMBER_OR_INSTITUTION
+    column_list = ["institution_no", "name", "institution_type", "level", "online_status"]
+
+
+class FilingView(ScopedModelView):
+    """The unit's filings (单位办件): drafts can be created, changed and deleted here."""
+
+    kinds = MEMBER_OR_INSTITUTION
+    can_create = can_edit = can_delete = can_export = True
+    column_list = ["id", "item", "subject_person", "state", "revision", "submitted_at",
+                   "deadline"]
+    column_display_pk = True
+    column_filters = ["state", "submitted_at", "deadline"]
+    column_default_sort = ("id", True)
+    form_columns = ["item", "subject_person"]
+    form_ajax_refs = {"subject_person": {"fields": ["id_no", "name"], "minimum_input_length": 2}}
+
+    def on_model_change(self, form, model, is_created):
+        if is_created:
+            model.filed_by_id = current_actor().account_id
+            model.state = State.DRAFT
+            model.payload = {}
+        super().on_model_change(form, model, is_created)
+
+    def check_change(self, model, is_created):
+        if not is_created and model.state not in EDITABLE:
+            raise ValidationError(f"办件状态为“{State(model.state).label}”，不能修改")
+
+    def check_delete(self, model):
+        if model.state != State.DRAFT:
+            raise ValidationError("只能删除暂存的办件")
+
+
+def register(admin) -> None:
+    """Add the unit views to the unit console."""
+    for view_class, model, name in [
+        (OwnUnitView, Unit, "单位信息"),
+        (EmployeeView, Enrollment, "参保职工"),
+        (FilingView, Application, "单位办件"),
+        (GrantListView, Grant, "经办人"),
+        (InstitutionListView, Institution, "机构信息"),
+    ]:
+        admin.add_view(view_class(model, name=name, endpoint=f"unit_{model.__tablename__}"))
