@@ -36,10 +36,12 @@ STAFF = [("admin", "系统管理员", StaffRoleName.SYSTEM_ADMIN),
 UNITS = [
     dict(uscc="91330106MA2ABCDE1G", unit_no="3301060001", name="杭州西湖示例科技有限公司",
          region_code="330106", address="杭州市西湖区文三路100号",
-         rep=("王丽华", "330106198507210020", "13800000001")),
+         rep=("王丽华", "330106198507210020", "13800000001"),
+         institution="杭州西湖示例职业技能培训学校"),
     dict(uscc="91330902MA2XYW0Q7T", unit_no="3309020001", name="舟山定海示例海运有限公司",
          region_code="330902", address="舟山市定海区海港路8号",
-         rep=("李海明", "330902199002270055", "13800000002")),
+         rep=("李海明", "330902199002270055", "13800000002"),
+         institution="舟山定海示例船员培训中心"),
 ]
 INDIVIDUAL = ("张伟", "360426199101010071", "13800000003")
 
@@ -164,15 +166,13 @@ class _Loader:
                 db.session.add(enrollment)
                 self.money(unit, person, wage, periods)
             units.append((unit, employees, admin))
-            if index == 0:
-                inst = Institution(unit=unit, institution_no="JG3301060001",
-                                   name="杭州西湖示例职业技能培训学校",
-                                   institution_type=InstitutionType.TRAINING,
-                                   level=InstitutionLevel.CITY, admin_person=admin)
-                db.session.add(inst)
-                db.session.flush()
-                self.account(AccountKind.INSTITUTION, person=admin, institution=inst,
-                             display_name=inst.name)
+            inst = Institution(unit=unit, institution_no=f"JG{spec['unit_no']}",
+                               name=spec["institution"], institution_type=InstitutionType.TRAINING,
+                               level=InstitutionLevel.CITY, admin_person=admin)
+            db.session.add(inst)
+            db.session.flush()
+            self.account(AccountKind.INSTITUTION, person=admin, institution=inst,
+                         display_name=inst.name)
         db.session.add(TalentRecognition(person=zhang, level=TalentLevel.D,
                                          certificate_no="RC2024330100123",
                                          recognised_on=dt.date(2024, 11, 1),
@@ -180,6 +180,7 @@ class _Loader:
         db.session.flush()
         for unit, employees, _ in units:
             self.filings(unit, employees, items, today)
+        self.talent_filing(zhang, units[0][0], items["RC_TALENT"], today)
         db.session.commit()
         people = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
         return f"演示数据已载入：{len(units)} 个单位，{people} 名人员，{len(periods)} 个结算期。"
@@ -255,6 +256,24 @@ class _Loader:
                     app.decided_at = submitted + dt.timedelta(hours=step * 5)
                 current = nxt
             app.state = current
+
+
+    def talent_filing(self, person, unit, item, today) -> None:
+        """An individual's talent filing, prepared and waiting for the unit to submit."""
+        account = db.session.scalar(sa.select(Account).where(
+            Account.kind == AccountKind.INDIVIDUAL, Account.person_id == person.id))
+        at = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(20, 15))
+        app = Application(item=item, unit=unit, subject_person=person, filed_by=account,
+                          state=State.AWAITING_UNIT,
+                          payload={"name": person.name, "id_no": person.id_no, "level": "D"})
+        db.session.add(app)
+        db.session.add_all([
+            ApplicationEvent(application=app, action="create", to_state=State.DRAFT,
+                             actor=account, at=at),
+            ApplicationEvent(application=app, action=Action.PREPARE.value,
+                             from_state=State.DRAFT, to_state=State.AWAITING_UNIT,
+                             actor=account, at=at + dt.timedelta(minutes=10)),
+        ])
 
 
 def load_demo() -> str:

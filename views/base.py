@@ -14,10 +14,10 @@ from flask import abort, flash, has_request_context, request
 from flask_admin.contrib.sqla import ModelView, filters, tools
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_loader
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
-from flask_admin.model.form import InlineFormAdmin  # noqa: F401  (re-exported for views)
+from flask_admin.model.fields import AjaxSelectField
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from models import db
 from models.audit import record
@@ -53,6 +53,11 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return None
         with db.session.no_autoflush:
             return self.get_query().filter(self.model.id == int(pk)).one_or_none()
+
+
+def _known_choice(form, field):
+    if field.raw_data and field.raw_data[0] and field.data is None:
+        raise StopValidation("所选记录不存在或无权访问")
 
 
 def _jsonable(value):
@@ -103,6 +108,13 @@ class ScopedModelView(ModelView):
             **(self.column_type_formatters_export or {}),
         }
         choices = {c.key: _enum_of(c).choices() for c in sa.inspect(model).columns if _enum_of(c)}
+        if self.column_select_related_list is None and self.column_list:
+            # Load shown relations with the rows: the csv export streams after the request's
+            # session is closed, where a lazy load fails (DetachedInstanceError).
+            relations = sa.inspect(model).relationships
+            shown = {str(c).split(".")[0] for c in self.column_list}
+            self.column_select_related_list = [
+                getattr(model, key) for key in sorted(shown & set(relations.keys()))]
         self.form_choices = {**choices, **(self.form_choices or {})}
         super().__init__(model, session or db, **kwargs)
 
@@ -118,8 +130,14 @@ class ScopedModelView(ModelView):
         response = super()._handle_view(name, **kwargs)
         if response is not None:
             return response
-        # Flask-Admin's inline edit endpoint does not look at can_edit (flask-admin#2129).
-        if name == "ajax_update" and not self.can_edit:
+        # Refuse what the view does not allow with 403 rather than Flask-Admin's redirect;
+        # its inline edit endpoint does not look at can_edit at all (flask-admin#2129).
+        allowed = {
+            "create_view": self.can_create, "edit_view": self.can_edit,
+            "ajax_update": self.can_edit, "delete_view": self.can_delete,
+            "details_view": self.can_view_details, "export": self.can_export,
+        }
+        if not allowed.get(name, True):
             abort(403)
         return None
 
@@ -136,10 +154,14 @@ class ScopedModelView(ModelView):
         return db.session.query(sa.func.count()).select_from(self.model).filter(self.scope())
 
     def get_one(self, id):
-        # Edit, details, delete and inline edit read rows by id without get_query.
-        if not str(id).isdigit():
-            return None
-        return self.get_query().filter(self.model.id == int(id)).one_or_none()
+        # Edit, details, delete and inline edit read rows by id without get_query; a row
+        # out of scope is answered like a row that does not exist: 404.
+        row = None
+        if str(id).isdigit():
+            row = self.get_query().filter(self.model.id == int(id)).one_or_none()
+        if row is None:
+            abort(404)
+        return row
 
     def scoped_rows(self, ids):
         """Rows with these ids that are in scope (for actions)."""
@@ -163,7 +185,10 @@ class ScopedModelView(ModelView):
     def _scope_relations(self, form):
         # Relation dropdowns list the whole related table by default.
         for field in form:
-            if isinstance(field, (QuerySelectField, QuerySelectMultipleField)):
+            if isinstance(field, AjaxSelectField):
+                # The scoped loader turns an out-of-scope id into None; say so, don't drop it.
+                field.validators = [*field.validators, _known_choice]
+            elif isinstance(field, (QuerySelectField, QuerySelectMultipleField)):
                 attr = getattr(self.model, field.name, None)
                 if attr is not None and hasattr(attr, "property"):
                     remote = attr.property.mapper.class_

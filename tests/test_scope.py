@@ -1,0 +1,166 @@
+"""The cross-unit access matrix, generated from the registered views of /unit/ and /me/.
+
+A user of unit A (or individual A) asks for rows of unit B (or individual B) through every
+endpoint Flask-Admin exposes; each must answer 403/404 and show or change nothing. A view
+added to either console is covered without touching this file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+from flask_admin.contrib.sqla import ModelView
+
+from app import create_app
+from models import Application, Person, Unit, db
+from models.scope import scope_clause
+from rules.codes import AccountKind
+from rules.permissions import Actor
+from tests.conftest import PERSON, UNIT_A, UNIT_B, csrf_token
+
+
+def _registered_views():
+    probe = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "probe"})
+    consoles = probe.extensions["consoles"]
+    return [(name, view.endpoint) for name in ("unit", "me")
+            for view in consoles[name]._views if isinstance(view, ModelView)]
+
+
+VIEWS = _registered_views()
+
+
+def _view(app, console, endpoint):
+    return next(v for v in app.extensions["consoles"][console]._views if v.endpoint == endpoint)
+
+
+def _unit_id(uscc):
+    return db.session.scalar(sa.select(Unit.id).where(Unit.uscc == uscc))
+
+
+def _actors(console):
+    """(own actor, foreign actor) for the console, as policy sees them."""
+    if console == "unit":
+        return (Actor(0, AccountKind.UNIT_MEMBER, unit_id=_unit_id(UNIT_A)),
+                Actor(0, AccountKind.UNIT_MEMBER, unit_id=_unit_id(UNIT_B)))
+    me = db.session.scalar(sa.select(Person.id).where(Person.id_no == PERSON))
+    other = db.session.scalar(sa.select(Application.subject_person_id).where(
+        Application.unit_id == _unit_id(UNIT_B)).limit(1))
+    return Actor(0, AccountKind.INDIVIDUAL, person_id=me), \
+        Actor(0, AccountKind.INDIVIDUAL, person_id=other)
+
+
+def _ids(model, where):
+    return set(db.session.scalars(sa.select(model.id).where(where)))
+
+
+@pytest.fixture
+def logged_in(client, unit_a, person_client):
+    return client
+
+
+def _login_for(console, request):
+    return request.getfixturevalue("unit_a" if console == "unit" else "person_client")
+
+
+@pytest.mark.parametrize(("console", "endpoint"), VIEWS, ids=[e for _, e in VIEWS])
+def test_other_units_rows_are_unreachable(app, request, console, endpoint):
+    client = _login_for(console, request)
+    view = _view(app, console, endpoint)
+    model = view.model
+    own, foreign = _actors(console)
+    mine = _ids(model, scope_clause(model, own))
+    theirs = _ids(model, sa.and_(scope_clause(model, foreign),
+                                 sa.not_(scope_clause(model, own))))
+    assert mine and theirs, f"{endpoint}: the demo data must give both sides rows"
+    base = f"/{console}/{endpoint}/"
+    token = csrf_token(client)
+    total_before = db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+    # the list shows none of their rows
+    html = client.get(base).get_data(as_text=True)
+    for fid in theirs:
+        assert f"id={fid}&" not in html
+        assert f'name="rowid" class="action-checkbox" value="{fid}"' not in html
+    # an own row opens (so the 404s below are about scope, not a broken view)
+    if view.can_view_details:
+        assert client.get(f"{base}details/?id={min(mine)}").status_code == 200
+
+    for fid in theirs:
+        assert client.get(f"{base}details/?id={fid}").status_code in (403, 404)
+        assert client.get(f"{base}edit/?id={fid}").status_code in (403, 404)
+        assert client.post(f"{base}edit/?id={fid}",
+                           data={"csrf_token": token}).status_code in (403, 404)
+        assert client.post(f"{base}delete/",
+                           data={"id": fid, "csrf_token": token}).status_code in (403, 404)
+        assert client.post(f"{base}action/", data={
+            "action": "delete", "rowid": fid, "csrf_token": token}).status_code in (403, 404)
+        assert client.post(f"{base}ajax/update/", data={
+            "list_form_pk": fid, "csrf_token": token}).status_code in (403, 404)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == total_before
+    assert _ids(model, model.id.in_(theirs)) == theirs
+
+    # the export holds exactly the own rows
+    response = client.get(f"{base}export/csv/")
+    if view.can_export:
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+        assert len(rows) - 1 == len(mine)
+    else:
+        assert response.status_code == 403
+
+    # ajax lookups find only rows in scope
+    for name, loader in view._form_ajax_refs.items():
+        remote = loader.model
+        remote_theirs = _ids(remote, sa.and_(scope_clause(remote, foreign),
+                                             sa.not_(scope_clause(remote, own))))
+        for rid in list(remote_theirs)[:5]:
+            row = db.session.get(remote, rid)
+            term = getattr(row, "name", None) or str(rid)
+            found = json.loads(client.get(f"{base}ajax/lookup/",
+                                          query_string={"name": name, "query": term}).data)
+            assert not {item[0] for item in found} & remote_theirs
+    if not view._form_ajax_refs:
+        assert client.get(f"{base}ajax/lookup/?name=unit&query=a").status_code == 404
+
+
+def test_a_new_filing_cannot_name_another_units_person(app, unit_a):
+    view = _view(app, "unit", "unit_application")
+    own, foreign = _actors("unit")
+    stranger = db.session.scalar(sa.select(Person.id).where(
+        scope_clause(Person, foreign), sa.not_(scope_clause(Person, own))).limit(1))
+    item_id = db.session.scalar(sa.text("SELECT id FROM service_item WHERE code='JY_RECORD'"))
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+    response = unit_a.post("/unit/unit_application/new/", data={
+        "item": item_id, "subject_person": stranger, "csrf_token": csrf_token(unit_a)})
+    assert response.status_code == 200  # the form again, with an error
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before
+    assert view.model is Application
+
+
+def test_a_new_filing_for_an_own_employee_is_a_draft_of_the_unit(unit_a):
+    own, _ = _actors("unit")
+    employee = db.session.scalar(sa.select(Person.id).where(
+        scope_clause(Person, own)).limit(1))
+    item_id = db.session.scalar(sa.text("SELECT id FROM service_item WHERE code='JY_RECORD'"))
+    response = unit_a.post("/unit/unit_application/new/", data={
+        "item": item_id, "subject_person": employee, "csrf_token": csrf_token(unit_a)})
+    assert response.status_code == 302
+    filing = db.session.scalar(sa.select(Application).order_by(Application.id.desc()).limit(1))
+    assert (filing.unit_id, filing.subject_person_id, filing.state) == (own.unit_id, employee,
+                                                                          "draft")
+
+
+@pytest.mark.parametrize("console", ["admin", "unit", "me"])
+def test_consoles_refuse_other_kinds_and_anonymous(app, client, request, console):
+    endpoints = [v.endpoint for v in app.extensions["consoles"][console]._views]
+    urls = [f"/{console}/"] + [f"/{console}/{e}/" for e in endpoints if e != console]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.location, url
+    others = {"admin": "person_client", "unit": "person_client", "me": "unit_a"}
+    request.getfixturevalue(others[console])
+    for url in urls:
+        assert client.get(url).status_code == 403, url
