@@ -47,7 +47,9 @@ def app(tmp_path_factory):
     with app.app_context():
         flask_migrate.upgrade()
         load_demo()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

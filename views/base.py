@@ -225,6 +225,8 @@ class ScopedModelView(ModelView):
                 setattr(model, key, value)
         self.check_change(model, is_created)
         before, after = changes_of(model)
+        if is_created:
+            db.session.flush()  # the audit event names the new row's id
         action = "create" if is_created else "update"
         self._audit(f"{action}:{self.model.__name__}", model, before or None, after)
 
