@@ -8,12 +8,37 @@ from decimal import Decimal
 import sqlalchemy as sa
 from stdnum.cn import ric
 
-from models import (Account, Application, ApplicationEvent, BenefitPayment, Contribution, Enrollment,
-                    Grant, Institution, PensionAccount, Person, ServiceItem, StaffRole,
-                    TalentRecognition, Unit, db, hash_password)
-from rules.codes import (AccountKind, BenefitKind, Filer, GrantLevel, InstitutionLevel,
-                         InstitutionType, InsuranceKind, PaymentStatus, StaffRoleName,
-                         TalentLevel, UnitType)
+from models import (
+    Account,
+    Application,
+    ApplicationEvent,
+    BenefitPayment,
+    Contribution,
+    Enrollment,
+    Grant,
+    Institution,
+    PensionAccount,
+    Person,
+    ServiceItem,
+    StaffRole,
+    TalentRecognition,
+    Unit,
+    db,
+    hash_password,
+)
+from rules.codes import (
+    AccountKind,
+    BenefitKind,
+    Filer,
+    GrantLevel,
+    InstitutionLevel,
+    InstitutionType,
+    InsuranceKind,
+    PaymentStatus,
+    StaffRoleName,
+    TalentLevel,
+    UnitType,
+)
 from rules.contribution import amounts
 from rules.identity import InvalidValue, validate_resident_id
 from rules.workdays import add_workdays
@@ -255,6 +280,7 @@ class _Loader:
                 if action in (Action.APPROVE, Action.REJECT):
                     app.decided_at = submitted + dt.timedelta(hours=step * 5)
                 current = nxt
+            assert current == state, (current, state)
             app.state = current
 
 
@@ -295,7 +321,8 @@ def demo_accounts_text() -> str:
     current = None
     for uscc, unit_no, unit_name, level, valid_to, name, id_no, phone in members:
         if uscc != current:
-            lines.append(f"  单位 (kind=unit) {unit_name}: 统一社会信用代码 {uscc} 或 单位编号 {unit_no}")
+            lines.append(f"  单位 (kind=unit) {unit_name}: "
+                         f"统一社会信用代码 {uscc} 或 单位编号 {unit_no}")
             current = uscc
         expired = "（授权已过期）" if valid_to and valid_to < dt.date.today() else ""
         lines.append(f"    {GrantLevel.label_of(level)} {name}: {id_no} 或 {phone}{expired}")

@@ -27,7 +27,8 @@ class Enrollment(CreatedMixin, db.Model):
     start_date: Mapped[dt.date]
     end_date: Mapped[dt.date | None]
     wage: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
-    status: Mapped[EnrollmentStatus] = code_column(EnrollmentStatus, default=EnrollmentStatus.ACTIVE)
+    status: Mapped[EnrollmentStatus] = code_column(EnrollmentStatus,
+                                                   default=EnrollmentStatus.ACTIVE)
 
     person: Mapped[Person] = relationship()
     unit: Mapped[Unit] = relationship()

@@ -8,7 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import CreatedMixin, code_column, db
 from rules.codes import Gender, IdType
-from rules.identity import birth_date_of, gender_of, normalise, validate_mobile, validate_resident_id
+from rules.identity import (
+    birth_date_of,
+    gender_of,
+    normalise,
+    validate_mobile,
+    validate_resident_id,
+)
 
 
 class Person(CreatedMixin, db.Model):

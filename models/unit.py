@@ -46,7 +46,7 @@ class Institution(CreatedMixin, db.Model):
     online_status: Mapped[OnlineStatus] = code_column(OnlineStatus, default=OnlineStatus.ACTIVE)
 
     unit: Mapped[Unit] = relationship(back_populates="institutions")
-    admin_person: Mapped["Person | None"] = relationship()  # noqa: F821
+    admin_person: Mapped[Person | None] = relationship()  # noqa: F821
 
     def __str__(self) -> str:
         return self.name

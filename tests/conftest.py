@@ -10,11 +10,10 @@ import re
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import orm
-
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import orm
 
 from app import create_app
 from models import db

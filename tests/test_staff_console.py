@@ -131,3 +131,32 @@ def test_account_password_hash_is_never_shown(as_staff):
     assert "$argon2" not in html
     export = client.get("/admin/admin_account/export/csv/").get_data(as_text=True)
     assert "$argon2" not in export
+
+
+def test_every_staff_list_renders_and_exports_for_the_admin(app, as_staff):
+    client = as_staff("admin")
+    for view in app.extensions["consoles"]["admin"]._views:
+        if view.endpoint == "admin":
+            continue
+        base = f"/admin/{view.endpoint}/"
+        assert client.get(base).status_code == 200, base
+        for export_type in ("csv", "xlsx"):
+            response = client.get(f"{base}export/{export_type}/")
+            assert response.status_code == 200, (base, export_type)
+            assert response.data, (base, export_type)
+
+
+def test_export_neutralises_formulas(as_staff):
+    import io
+
+    from openpyxl import load_workbook
+
+    unit = db.session.scalar(sa.select(Unit).limit(1))
+    unit.name = '=HYPERLINK("http://evil.example","x")'
+    db.session.commit()
+    client = as_staff("admin")
+    text = client.get("/admin/admin_unit/export/csv/").get_data(as_text=True)
+    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text
+    book = load_workbook(io.BytesIO(client.get("/admin/admin_unit/export/xlsx/").data))
+    cells = [c for row in book.active.iter_rows() for c in row if "HYPERLINK" in str(c.value)]
+    assert cells and all(c.data_type == "s" and c.value.startswith("'") for c in cells)

@@ -1,9 +1,25 @@
 """The staff console (/admin/): every table, limited by staff role."""
 from __future__ import annotations
 
-from models import (Account, Application, ApplicationEvent, Attachment, AuditEvent,
-                    BenefitPayment, Contribution, Enrollment, Grant, ImportBatch, Institution,
-                    PensionAccount, Person, ServiceItem, StaffRole, TalentRecognition, Unit)
+from models import (
+    Account,
+    Application,
+    ApplicationEvent,
+    Attachment,
+    AuditEvent,
+    BenefitPayment,
+    Contribution,
+    Enrollment,
+    Grant,
+    ImportBatch,
+    Institution,
+    PensionAccount,
+    Person,
+    ServiceItem,
+    StaffRole,
+    TalentRecognition,
+    Unit,
+)
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
 from views.auth import current_actor

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 21:56:36.077091
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9f00f114a9c3'
