@@ -2,6 +2,7 @@
 from models.account import Account, StaffRole, hash_password
 from models.audit import AuditEvent
 from models.base import Base, db, utcnow
+from models.calendar import Holiday
 from models.enrollment import Enrollment
 from models.finance import BenefitPayment, Contribution, PensionAccount
 from models.grant import Grant
@@ -12,7 +13,7 @@ from models.unit import Institution, Unit
 
 __all__ = [
     "Account", "Application", "ApplicationEvent", "Attachment", "AuditEvent", "Base",
-    "BenefitPayment", "Contribution", "Enrollment", "Grant", "ImportBatch", "Institution",
-    "PensionAccount", "Person", "ServiceItem", "StaffRole", "TalentRecognition", "Unit", "db",
-    "hash_password", "utcnow",
+    "BenefitPayment", "Contribution", "Enrollment", "Grant", "Holiday", "ImportBatch",
+    "Institution", "PensionAccount", "Person", "ServiceItem", "StaffRole", "TalentRecognition",
+    "Unit", "db", "hash_password", "utcnow",
 ]

@@ -26,6 +26,7 @@ from models import (
     db,
     hash_password,
 )
+from models.calendar import deadline_after
 from rules.codes import (
     AccountKind,
     BenefitKind,
@@ -41,7 +42,6 @@ from rules.codes import (
 )
 from rules.contribution import amounts
 from rules.identity import InvalidValue, validate_resident_id
-from rules.workdays import add_workdays
 from rules.workflow import TRANSITIONS, Action, State
 
 DEMO_PASSWORD = "Demo@2026"
@@ -70,17 +70,65 @@ UNITS = [
 ]
 INDIVIDUAL = ("张伟", "360426199101010071", "13800000003")
 
+KIND_SETS = [["110,210,310,410,510", "五险（养老、失业、医疗、工伤、生育）"],
+             ["110,310,410", "养老、医疗、工伤"]]
 ITEMS = [
     dict(code="SB_ENROLL", name="社会保险职工参保登记", category="社会保险登记", filer=Filer.UNIT,
-         handler="enroll", time_limit_days=5),
+         handler="enroll", time_limit_days=5,
+         form_fields=[
+             {"name": "id_no", "label": "身份证号码", "type": "id_no", "required": True},
+             {"name": "name", "label": "姓名", "type": "text", "required": True},
+             {"name": "phone", "label": "手机号码", "type": "phone", "required": False},
+             {"name": "start_date", "label": "参保日期", "type": "date", "required": True},
+             {"name": "wage", "label": "月缴费工资（元）", "type": "number", "required": True,
+              "validator": "wage"},
+             {"name": "insurance_kinds", "label": "参保险种", "type": "choice",
+              "required": True, "choices": KIND_SETS},
+         ],
+         materials=[{"code": "contract", "label": "劳动合同", "required": True}]),
     dict(code="SB_SUSPEND", name="社会保险职工暂停参保", category="社会保险登记",
-         filer=Filer.UNIT, handler="suspend", time_limit_days=5),
+         filer=Filer.UNIT, handler="suspend", time_limit_days=5,
+         form_fields=[
+             {"name": "id_no", "label": "社会保障号码", "type": "person", "required": True},
+             {"name": "suspend_date", "label": "暂停日期", "type": "date", "required": True},
+             {"name": "reason", "label": "暂停原因", "type": "choice", "required": True,
+              "choices": [["leave", "解除或终止劳动关系"], ["retire", "退休"],
+                          ["death", "死亡"], ["other", "其他"]]},
+         ],
+         materials=[{"code": "proof", "label": "解除劳动关系证明", "required": False}]),
     dict(code="SB_UNIT_CHANGE", name="社会保险单位参保信息变更登记", category="社会保险登记",
-         filer=Filer.UNIT, handler="unit_change", time_limit_days=5),
+         filer=Filer.UNIT, handler="unit_change", time_limit_days=5,
+         form_fields=[
+             {"name": "name", "label": "变更后单位名称", "type": "text", "required": False},
+             {"name": "address", "label": "变更后地址", "type": "text", "required": False},
+             {"name": "reason", "label": "变更原因", "type": "text", "required": True},
+         ],
+         materials=[{"code": "licence", "label": "营业执照（变更后）", "required": True}]),
     dict(code="RC_TALENT", name="人才认定备案", category="人才服务", filer=Filer.BOTH,
-         handler="talent", time_limit_days=10, needs_unit_submit=True),
+         handler="talent", time_limit_days=10, needs_unit_submit=True,
+         form_fields=[
+             {"name": "name", "label": "姓名", "type": "text", "required": True},
+             {"name": "id_no", "label": "身份证号码", "type": "id_no", "required": True},
+             {"name": "level", "label": "人才层次", "type": "choice", "required": True,
+              "choices": [[lv.value, lv.label] for lv in TalentLevel]},
+             {"name": "unit_uscc", "label": "所属单位统一社会信用代码", "type": "unit",
+              "required": True},
+             {"name": "title", "label": "职称或资格", "type": "text", "required": False},
+         ],
+         materials=[
+             {"code": "form", "label": "签字盖章的申请表", "required": True},
+             {"code": "cert", "label": "社会保险参保证明", "required": True, "auto": True},
+             {"code": "contract", "label": "变更后的劳动合同", "required": False},
+             {"code": "diploma", "label": "学历学位、职称、资格证书", "required": False},
+         ]),
     dict(code="JY_RECORD", name="单位用工备案", category="就业服务", filer=Filer.UNIT,
-         handler=None, time_limit_days=3),
+         handler=None, time_limit_days=3,
+         form_fields=[
+             {"name": "id_no", "label": "身份证号码", "type": "person", "required": True},
+             {"name": "hire_date", "label": "录用日期", "type": "date", "required": True},
+             {"name": "position", "label": "岗位", "type": "text", "required": False},
+         ],
+         materials=[]),
 ]
 
 
@@ -257,9 +305,9 @@ class _Loader:
             item = items[item_cycle[n]]
             person = employees[n]
             submitted = dt.datetime.combine(today - dt.timedelta(days=20 - n), dt.time(9, 30))
-            app = Application(item=item, unit=unit, subject_person=person, filed_by=filer,
-                              state=State.DRAFT,
-                              payload={"name": person.name, "id_no": person.id_no})
+            payload, subject = self.payload_for(item.code, person, unit, today)
+            app = Application(item=item, unit=unit, subject_person=subject, filed_by=filer,
+                              state=State.DRAFT, payload=payload)
             db.session.add(app)
             db.session.flush()
             db.session.add(ApplicationEvent(application=app, action="create",
@@ -276,13 +324,27 @@ class _Loader:
                     at=submitted + dt.timedelta(hours=step * 5)))
                 if action == Action.SUBMIT:
                     app.submitted_at = submitted
-                    app.deadline = add_workdays(submitted.date(), item.time_limit_days)
+                    deadline = deadline_after(submitted.date(), item.time_limit_days)
+                    app.deadline, app.deadline_estimated = deadline.day, deadline.estimated
                 if action in (Action.APPROVE, Action.REJECT):
                     app.decided_at = submitted + dt.timedelta(hours=step * 5)
                 current = nxt
             assert current == state, (current, state)
             app.state = current
 
+
+    def payload_for(self, code, person, unit, today) -> tuple[dict, Person | None]:
+        """A filled-in form for a demo filing of item ``code``, and its subject person."""
+        if code == "SB_ENROLL":  # someone new to the system
+            id_no = make_id_no(self.rng, self.used_ids)
+            return {"id_no": id_no, "name": "新" + self.rng.choice(GIVEN) * 2, "phone": "",
+                    "start_date": str(today), "wage": "8000.00",
+                    "insurance_kinds": ALL_KINDS}, None
+        if code == "SB_SUSPEND":
+            return {"id_no": person.id_no, "suspend_date": str(today), "reason": "leave"}, person
+        if code == "SB_UNIT_CHANGE":
+            return {"name": "", "address": unit.address + "（新址）", "reason": "迁址"}, None
+        return {"id_no": person.id_no, "hire_date": str(today), "position": "职员"}, person
 
     def talent_filing(self, person, unit, item, today) -> None:
         """An individual's talent filing, prepared and waiting for the unit to submit."""
@@ -291,7 +353,8 @@ class _Loader:
         at = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(20, 15))
         app = Application(item=item, unit=unit, subject_person=person, filed_by=account,
                           state=State.AWAITING_UNIT,
-                          payload={"name": person.name, "id_no": person.id_no, "level": "D"})
+                          payload={"name": person.name, "id_no": person.id_no, "level": "D",
+                                   "unit_uscc": unit.uscc, "title": "高级工程师"})
         db.session.add(app)
         db.session.add_all([
             ApplicationEvent(application=app, action="create", to_state=State.DRAFT,

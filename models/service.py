@@ -38,6 +38,7 @@ class Application(CreatedMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_application_unit_state", "unit_id", "state"),
         sa.Index("ix_application_state_deadline", "state", "deadline"),
+        sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_1_to_5"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +52,17 @@ class Application(CreatedMixin, db.Model):
     revision: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[dt.datetime | None]
     deadline: Mapped[dt.date | None]
+    #: True when the deadline crossed a year whose holidays staff have not entered yet.
+    deadline_estimated: Mapped[bool] = mapped_column(default=False)
     decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    #: A random token from the form that created the filing: a double click files once.
+    client_token: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    rated_at: Mapped[dt.datetime | None]
+    courier: Mapped[str] = mapped_column(sa.String(50), default="")
+    tracking_no: Mapped[str] = mapped_column(sa.String(50), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     #: Optimistic lock: two reviewers acting at once cannot both win.
     version: Mapped[int] = mapped_column(default=1)
@@ -60,7 +71,8 @@ class Application(CreatedMixin, db.Model):
     unit: Mapped[Unit | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
     subject_person: Mapped[Person | None] = relationship()
-    filed_by: Mapped[Account | None] = relationship()
+    filed_by: Mapped[Account | None] = relationship(foreign_keys=[filed_by_id])
+    decided_by: Mapped[Account | None] = relationship(foreign_keys=[decided_by_id])
     events: Mapped[list[ApplicationEvent]] = relationship(
         back_populates="application", order_by="ApplicationEvent.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="application")
@@ -80,6 +92,8 @@ class ApplicationEvent(db.Model):
     to_state: Mapped[State] = code_column(State, check_name="to_state")
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
     comment: Mapped[str] = mapped_column(sa.Text, default="")
+    #: What was filed, kept with the submit of each revision so earlier ones stay readable.
+    payload: Mapped[dict | None] = mapped_column(sa.JSON)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="events")

@@ -1,24 +1,69 @@
-"""Working days in mainland China (holidays and 调休) for review deadlines."""
+"""Working days in mainland China (holidays and 调休) for review deadlines.
+
+The calendar is data: a table of exceptions to "Monday to Friday" (holidays that fall on
+weekdays, weekend days that are worked), seeded from chinesecalendar and maintained by staff
+for years it does not know yet. Outside the known years only weekends are skipped, and the
+result says it is an estimate so the console can warn.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import chinese_calendar
 
 
-def is_workday(day: dt.date) -> bool:
-    """chinesecalendar's verdict; outside its years, Monday to Friday."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
+@dataclass(frozen=True)
+class Calendar:
+    #: day → True if worked (调休), False if a holiday; other days follow the weekday.
+    exceptions: Mapping[dt.date, bool] = field(default_factory=dict)
+    #: Years whose holidays are known (published by the State Council).
+    known_years: frozenset[int] = frozenset()
+
+    def is_workday(self, day: dt.date) -> bool:
+        """True if ``day`` is a working day."""
+        if day in self.exceptions:
+            return self.exceptions[day]
         return day.weekday() < 5
 
 
-def add_workdays(start: dt.date, days: int) -> dt.date:
-    """The date ``days`` working days after ``start`` (start itself not counted)."""
-    day = start
+@dataclass(frozen=True)
+class Deadline:
+    day: dt.date
+    #: True if the count crossed a year whose holidays are unknown (weekends-only estimate).
+    estimated: bool
+
+
+def add_workdays(start: dt.date, days: int, calendar: Calendar) -> Deadline:
+    """The date ``days`` working days after ``start`` (``start`` itself is not counted)."""
+    day, estimated = start, start.year not in calendar.known_years
     while days > 0:
         day += dt.timedelta(days=1)
-        if is_workday(day):
+        estimated = estimated or day.year not in calendar.known_years
+        if calendar.is_workday(day):
             days -= 1
-    return day
+    return Deadline(day, estimated)
+
+
+def workdays_between(start: dt.date, end: dt.date, calendar: Calendar) -> int:
+    """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
+    if end < start:
+        return -workdays_between(end, start, calendar)
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += calendar.is_workday(day)
+    return count
+
+
+def chinese_calendar_exceptions() -> dict[dt.date, tuple[bool, str]]:
+    """Every exception chinesecalendar knows: day → (worked, holiday name)."""
+    chinese = {h.value: h.chinese for h in chinese_calendar.Holiday}
+    out: dict[dt.date, tuple[bool, str]] = {}
+    for day, name in chinese_calendar.constants.holidays.items():
+        if day.weekday() < 5:
+            out[day] = (False, chinese.get(name, name))
+    for day, name in chinese_calendar.constants.workdays.items():
+        out[day] = (True, f"{chinese.get(name, name)}调休")
+    return out

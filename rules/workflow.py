@@ -18,6 +18,7 @@ class State(Labelled):
 
 
 class Action(Labelled):
+    CREATE = "create", "创建"  # the first timeline entry; not a transition
     PREPARE = "prepare", "个人提交单位"
     SUBMIT = "submit", "提交"
     WITHDRAW = "withdraw", "撤回"

@@ -269,3 +269,12 @@ def request_bound(flag_of):
 
 
 __all__ = ["ScopedModelView", "ValidationError", "neutralise", "request_bound"]
+
+
+def scoped_or_404(model, row_id: int):
+    """The row of ``model`` with this id if the current actor may reach it, else 404."""
+    row = db.session.scalar(sa.select(model).where(
+        model.id == row_id, scope_clause(model, current_actor())))
+    if row is None:
+        abort(404)
+    return row

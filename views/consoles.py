@@ -37,7 +37,7 @@ class ConsoleIndex(AdminIndexView):
 
 def build_consoles(app) -> dict[str, Admin]:
     """Create the staff, unit and personal consoles on ``app`` and register their views."""
-    from views import personal, staff, unit
+    from views import personal, review, staff, unit
 
     admins = {}
     for endpoint, (url, title, kinds) in CONSOLES.items():
@@ -46,6 +46,7 @@ def build_consoles(app) -> dict[str, Admin]:
             theme=Bootstrap4Theme(base_template="console_base.html", fluid=True),
             index_view=ConsoleIndex(kinds, name="首页", url=url, endpoint=endpoint),
         )
+    review.register(admins["admin"])
     staff.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])

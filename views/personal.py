@@ -4,6 +4,7 @@ from __future__ import annotations
 from models import Application, Enrollment, Person
 from rules.codes import AccountKind, kinds_label
 from views.base import ScopedModelView
+from views.filing import FilingDesk
 
 INDIVIDUAL = frozenset({AccountKind.INDIVIDUAL})
 
@@ -39,3 +40,4 @@ def register(admin) -> None:
         (MyFilingView, Application, "我的办件"),
     ]:
         admin.add_view(view_class(model, name=name, endpoint=f"me_{model.__tablename__}"))
+    admin.add_view(FilingDesk(INDIVIDUAL, name="网上办事", endpoint="me_filing", url="filing"))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from models import (
     Account,
-    Application,
     ApplicationEvent,
     Attachment,
     AuditEvent,
@@ -126,15 +125,6 @@ class ServiceItemView(StaffView):
     form_excluded_columns = ["created_at"]
 
 
-class ApplicationView(ReadOnlyStaffView):
-    resource = p.APPLICATIONS
-    column_list = ["id", "item", "unit", "subject_person", "state", "revision",
-                   "submitted_at", "deadline"]
-    column_display_pk = True
-    column_filters = ["state", "deadline", "item_id", "unit_id"]
-    column_default_sort = ("id", True)
-
-
 class ApplicationEventView(ReadOnlyStaffView):
     resource = p.APPLICATIONS
     column_list = ["application_id", "action", "from_state", "to_state", "actor", "comment",
@@ -199,7 +189,6 @@ def register(admin) -> None:
         (PersonView, Person, "人员", "基础数据"),
         (GrantView, Grant, "单位授权", "基础数据"),
         (EnrollmentView, Enrollment, "参保关系", "基础数据"),
-        (ApplicationView, Application, "办件", "业务经办"),
         (ApplicationEventView, ApplicationEvent, "办件进度", "业务经办"),
         (AttachmentView, Attachment, "佐证材料", "业务经办"),
         (ImportBatchView, ImportBatch, "批量导入", "业务经办"),

@@ -8,6 +8,7 @@ from rules.codes import AccountKind, kinds_label
 from rules.workflow import EDITABLE, State
 from views.auth import current_actor
 from views.base import ScopedModelView
+from views.filing import FilingDesk
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
 MEMBER_OR_INSTITUTION = frozenset({AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION})
@@ -85,3 +86,5 @@ def register(admin) -> None:
         (InstitutionListView, Institution, "机构信息"),
     ]:
         admin.add_view(view_class(model, name=name, endpoint=f"unit_{model.__tablename__}"))
+    admin.add_view(FilingDesk(MEMBER_OR_INSTITUTION, name="网上办事", endpoint="unit_filing",
+                              url="filing"))

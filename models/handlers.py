@@ -1,0 +1,140 @@
+"""Apply-handlers: what an approved filing changes in the master data, by name.
+
+A service item names its handler (``ServiceItem.handler``); approval runs it inside the
+approval's transaction. A handler raises ``Refused`` when the filing can no longer be applied.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from models.base import db
+from models.enrollment import Enrollment
+from models.person import Person
+from models.service import Application
+from models.talent import TalentRecognition
+from models.unit import Unit
+from rules.codes import EnrollmentStatus, InsuranceKind, TalentLevel
+from rules.eligibility import EnrollmentKind, Refused, enrollment_kind, may_suspend
+from rules.fields import validate_wage
+from rules.identity import validate_resident_id
+
+ALL_KINDS = ",".join(k.value for k in InsuranceKind)
+
+
+@dataclass(frozen=True)
+class Handler:
+    label: str
+    apply: Callable[[Application], None]
+
+
+def _day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _open_unit(application: Application) -> Unit:
+    unit = application.unit
+    if unit is None or not unit.online:
+        raise Refused("单位已注销或网上办事权限已注销，不能办理")
+    return unit
+
+
+@dataclass(frozen=True)
+class EnrollmentFacts:
+    person: Person | None
+    kind: EnrollmentKind | None
+    refusal: str | None
+
+
+def enrollment_facts(unit_id: int, id_no: str) -> EnrollmentFacts:
+    """What the system knows of a person for an enrollment at ``unit_id``."""
+    person = db.session.scalar(sa.select(Person).where(Person.id_no == id_no))
+    if person is None:
+        return EnrollmentFacts(None, EnrollmentKind.NEW, None)
+    rows = db.session.execute(sa.select(Enrollment.unit_id, Enrollment.status).where(
+        Enrollment.person_id == person.id)).all()
+    active = EnrollmentStatus.ACTIVE
+    try:
+        kind = enrollment_kind(
+            active_here=any(u == unit_id and s == active for u, s in rows),
+            active_elsewhere=any(u != unit_id and s == active for u, s in rows),
+            suspended_here=any(u == unit_id and s == EnrollmentStatus.SUSPENDED for u, s in rows))
+    except Refused as refused:
+        return EnrollmentFacts(person, None, str(refused))
+    return EnrollmentFacts(person, kind, None)
+
+
+def apply_enroll(application: Application) -> None:
+    """社会保险职工参保登记: a new enrollment, or the suspended one at this unit resumed."""
+    unit = _open_unit(application)
+    data = application.payload
+    id_no = validate_resident_id(data["id_no"])
+    facts = enrollment_facts(unit.id, id_no)
+    if facts.refusal:
+        raise Refused(facts.refusal)
+    person = facts.person
+    if person is None:
+        person = Person(id_no=id_no, name=data["name"], phone=data.get("phone") or None)
+        db.session.add(person)
+        db.session.flush()
+    wage = validate_wage(data["wage"])
+    kinds = data.get("insurance_kinds") or ALL_KINDS
+    if facts.kind == EnrollmentKind.RESUME:
+        enrollment = db.session.scalar(sa.select(Enrollment).where(
+            Enrollment.person_id == person.id, Enrollment.unit_id == unit.id,
+            Enrollment.status == EnrollmentStatus.SUSPENDED))
+        enrollment.status, enrollment.wage, enrollment.end_date = \
+            EnrollmentStatus.ACTIVE, wage, None
+        enrollment.insurance_kinds = kinds
+    else:
+        db.session.add(Enrollment(person_id=person.id, unit_id=unit.id, insurance_kinds=kinds,
+                                  start_date=_day(data["start_date"]), wage=wage))
+    application.subject_person_id = person.id
+
+
+def apply_suspend(application: Application) -> None:
+    """社会保险职工暂停参保: the person's enrollment at this unit is suspended."""
+    unit = _open_unit(application)
+    id_no = validate_resident_id(application.payload["id_no"])
+    enrollment = db.session.scalar(sa.select(Enrollment).join(Person).where(
+        Person.id_no == id_no, Enrollment.unit_id == unit.id,
+        Enrollment.status == EnrollmentStatus.ACTIVE))
+    may_suspend(enrollment is not None)
+    enrollment.status = EnrollmentStatus.SUSPENDED
+    enrollment.end_date = _day(application.payload["suspend_date"])
+
+
+UNIT_CHANGE_FIELDS = ("name", "address")
+
+
+def apply_unit_change(application: Application) -> None:
+    """社会保险单位参保信息变更登记: the unit's name or address as filed."""
+    unit = _open_unit(application)
+    changes = {k: application.payload[k] for k in UNIT_CHANGE_FIELDS if application.payload.get(k)}
+    if not changes:
+        raise Refused("没有需要变更的单位信息")
+    for key, value in changes.items():
+        setattr(unit, key, value)
+
+
+def apply_talent(application: Application) -> None:
+    """人才认定备案: a renewed recognition at the filed level, valid two years."""
+    person = application.subject_person
+    if person is None:
+        raise Refused("备案缺少人员信息")
+    today = dt.date.today()
+    db.session.add(TalentRecognition(
+        person_id=person.id, level=TalentLevel(application.payload["level"]),
+        certificate_no=f"RC{today:%Y%m%d}{application.id:07d}", recognised_on=today,
+        valid_until=today.replace(year=today.year + 2) - dt.timedelta(days=1)))
+
+
+HANDLERS: dict[str, Handler] = {
+    "enroll": Handler("参保登记（新参保/续保）", apply_enroll),
+    "suspend": Handler("暂停参保", apply_suspend),
+    "unit_change": Handler("单位信息变更", apply_unit_change),
+    "talent": Handler("人才认定备案", apply_talent),
+}

@@ -1,0 +1,131 @@
+"""Moving a filing through the state machine of ``rules.workflow``, with its timeline.
+
+Every change of state goes through ``transition``: it asks the rules, writes the timeline
+event and the audit event, and flushes under the optimistic version lock, all in the
+caller's transaction. The caller commits, or rolls back on any of ``REFUSALS``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.audit import record
+from models.base import db, utcnow
+from models.calendar import deadline_after
+from models.handlers import HANDLERS
+from models.service import Application, ApplicationEvent
+from rules import permissions as p
+from rules.codes import AccountKind, GrantLevel
+from rules.eligibility import Refused
+from rules.workflow import Action, Party, State, TransitionRefused, next_state
+
+
+class WorkflowError(Exception):
+    """A transition refused for a reason outside the state table; message in Chinese."""
+
+
+class AlreadyHandled(WorkflowError):
+    """Someone else changed the filing first (optimistic lock)."""
+
+
+#: What callers catch, roll back and show as the message.
+REFUSALS = (WorkflowError, TransitionRefused, Refused, StaleDataError)
+
+
+def message_of(error: Exception) -> str:
+    """The Chinese message for a refusal."""
+    if isinstance(error, StaleDataError):
+        return "该办件已被他人处理，请刷新后查看"
+    return str(error)
+
+
+def party_of(actor: p.Actor) -> Party:
+    """The workflow party an actor plays."""
+    if actor.kind == AccountKind.STAFF:
+        return Party.REVIEWER
+    if actor.kind == AccountKind.INDIVIDUAL:
+        return Party.APPLICANT
+    return Party.UNIT
+
+
+def acting_for(actor: p.Actor, application: Application) -> str:
+    """The audit's "acting for unit X as agent" line, or ''."""
+    if actor.kind == AccountKind.UNIT_MEMBER and application.unit is not None:
+        role = GrantLevel.label_of(actor.grant_level)
+        return f"代表单位“{application.unit.name}”以{role}身份办理"
+    return ""
+
+
+def check_actor(application: Application, action: Action, actor: p.Actor) -> None:
+    """Policy beyond the table: review rights, agents' items, who submits for individuals."""
+    party = party_of(actor)
+    item = application.item
+    if party == Party.REVIEWER and not p.staff_may(actor.roles, p.APPLICATIONS, p.REVIEW):
+        raise WorkflowError("您的角色不能审核办件")
+    if actor.kind == AccountKind.UNIT_MEMBER and not p.may_handle_item(
+            actor.grant_level, actor.grant_items, item.code):
+        raise WorkflowError(f"您未获授权办理“{item.name}”")
+    if party == Party.APPLICANT and action == Action.SUBMIT and item.needs_unit_submit:
+        raise WorkflowError("该事项须由所属单位提交，请先提交单位")
+
+
+def transition(application: Application, action: Action, actor: p.Actor, *,
+               comment: str = "", expected_version: int | None = None, actor_label: str = "",
+               ip: str = "", today: dt.date | None = None) -> State:
+    """Apply ``action`` by ``actor``; returns the new state or raises one of REFUSALS."""
+    action = Action(action)
+    if expected_version is not None and application.version != expected_version:
+        raise AlreadyHandled("该办件已被他人处理或已更新，请刷新后查看")
+    check_actor(application, action, actor)
+    if action == Action.REJECT and not comment.strip():
+        raise WorkflowError("审核不通过须填写原因")
+    before = State(application.state)
+    after = next_state(before, action, party_of(actor))
+    now = utcnow()
+    application.state = after
+    event = ApplicationEvent(application_id=application.id, revision=application.revision,
+                             action=action.value, from_state=before, to_state=after,
+                             actor_id=actor.account_id, comment=comment.strip(), at=now)
+    if action == Action.RESUBMIT:
+        application.revision += 1
+        event.revision = application.revision
+    if action in (Action.SUBMIT, Action.RESUBMIT):
+        deadline = deadline_after(today or dt.date.today(), application.item.time_limit_days)
+        application.submitted_at = now
+        application.deadline, application.deadline_estimated = deadline.day, deadline.estimated
+        event.payload = dict(application.payload or {})
+    if action in (Action.APPROVE, Action.REJECT):
+        application.decided_at, application.decided_by_id = now, actor.account_id
+    # Flush the state change first: under concurrency the loser stops here (StaleDataError,
+    # or it waits for the winner's row lock on PostgreSQL and then fails) before any
+    # handler has touched master data.
+    db.session.flush()
+    if action == Action.APPROVE and application.item.handler:
+        handler = HANDLERS.get(application.item.handler)
+        if handler is None:
+            raise WorkflowError(f"办结处理“{application.item.handler}”不存在")
+        handler.apply(application)
+    db.session.add(event)
+    record(f"application:{action.value}", actor_id=actor.account_id, actor_label=actor_label,
+           ip=ip, obj=application, before={"state": before.value},
+           after={"state": after.value, "comment": comment.strip()},
+           acting_for=acting_for(actor, application))
+    db.session.flush()
+    return after
+
+
+def create_filing(item, actor: p.Actor, payload: dict, *, unit_id: int | None,
+                  institution_id: int | None = None, subject_person_id: int | None = None,
+                  client_token: str | None = None) -> Application:
+    """A new draft filing with its first timeline event (not committed)."""
+    application = Application(item_id=item.id, item=item, unit_id=unit_id,
+                              institution_id=institution_id,
+                              subject_person_id=subject_person_id,
+                              filed_by_id=actor.account_id, state=State.DRAFT,
+                              payload=payload, client_token=client_token)
+    db.session.add(application)
+    db.session.flush()
+    db.session.add(ApplicationEvent(application_id=application.id, action="create",
+                                    to_state=State.DRAFT, actor_id=actor.account_id))
+    return application

@@ -1,0 +1,91 @@
+"""WTForms forms built from a service item's field definitions (the low-code part)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from rules.fields import TYPE_VALIDATORS, VALIDATORS
+from rules.identity import InvalidValue
+
+
+class RuleValidator:
+    """Runs a validator from rules.fields and keeps its normalised value."""
+
+    def __init__(self, name: str):
+        self.rule = VALIDATORS[name]
+
+    def __call__(self, form, field):
+        if field.data in (None, ""):
+            return
+        try:
+            field.data = self.rule(field.data)
+        except InvalidValue as error:
+            raise ValidationError(str(error)) from None
+
+
+def _field(spec: dict, strict: bool):
+    label = spec.get("label") or spec["name"]
+    required = strict and spec.get("required")
+    checks = [DataRequired(f"请填写“{label}”") if required else Optional()]
+    for rule in (TYPE_VALIDATORS.get(spec["type"]), spec.get("validator")):
+        if rule:
+            checks.append(RuleValidator(rule))
+    kind = spec["type"]
+    if kind == "number":
+        return DecimalField(label, validators=checks, places=2)
+    if kind == "date":
+        return DateField(label, validators=checks, render_kw={"type": "date"})
+    if kind == "choice":
+        choices = [("", "请选择")] + [tuple(c) for c in spec.get("choices", [])]
+        return SelectField(label, choices=choices, validators=checks, validate_choice=True)
+    checks.append(Length(max=200, message=f"“{label}”不能超过200个字符"))
+    return StringField(label, validators=checks)
+
+
+class ItemForm(FlaskForm):
+    class Meta:
+        locales = ["zh_CN", "zh"]
+
+
+def form_for(item, *, strict: bool, formdata=None, data: dict | None = None) -> FlaskForm:
+    """The form of ``item``; ``strict`` enforces required fields (submit, not draft)."""
+    form_class = type(f"ItemForm_{item.code}", (ItemForm,), {
+        spec["name"]: _field(spec, strict) for spec in item.form_fields or []})
+    return form_class(formdata=formdata, data=_from_payload(item, data or {}))
+
+
+def _from_payload(item, payload: dict) -> dict:
+    out = dict(payload)
+    for spec in item.form_fields or []:
+        value = payload.get(spec["name"])
+        if spec["type"] == "date" and isinstance(value, str) and value:
+            out[spec["name"]] = dt.date.fromisoformat(value)
+        if spec["type"] == "number" and value not in (None, ""):
+            out[spec["name"]] = Decimal(str(value))
+    return out
+
+
+def payload_of(item, form) -> dict:
+    """The form's values as JSON-safe payload, keyed by field name."""
+    payload = {}
+    for spec in item.form_fields or []:
+        value = form[spec["name"]].data
+        if isinstance(value, (dt.date, Decimal)):
+            value = str(value)
+        payload[spec["name"]] = value if value is not None else ""
+    return payload
+
+
+def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
+    """(label, shown value) pairs for display, choices shown by their label."""
+    rows = []
+    for spec in item.form_fields or []:
+        value = payload.get(spec["name"], "")
+        if spec["type"] == "choice":
+            value = dict(tuple(c) for c in spec.get("choices", [])).get(value, value)
+        rows.append((spec.get("label") or spec["name"], value))
+    return rows

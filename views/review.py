@@ -1,0 +1,177 @@
+"""Review (审核) in the staff console: the queue by deadline, accept, approve, reject."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_login import current_user
+
+from models import Application, Attachment, Unit, db
+from models.audit import record
+from models.workflow import REFUSALS, message_of, transition
+from rules import permissions as p
+from rules.workflow import IN_PROGRESS, Action, State
+from views.auth import client_ip, current_actor
+from views.base import scoped_or_404
+from views.filing import send_attachment
+from views.staff import ReadOnlyStaffView
+
+#: Filings staff see: everything that has been submitted at least once.
+NOT_YET_FILED = (State.DRAFT, State.AWAITING_UNIT)
+
+
+class OverdueFilter(BaseSQLAFilter):
+    """Filings past their deadline that the office has not finished deciding."""
+
+    def __init__(self, name="超期"):
+        super().__init__(Application.deadline, name, options=(("1", "已超期"), ("0", "未超期")))
+
+    def apply(self, query, value, alias=None):
+        overdue = sa.and_(Application.deadline < dt.date.today(),
+                          Application.state.in_([s.value for s in IN_PROGRESS]))
+        return query.filter(overdue if value == "1" else sa.not_(overdue))
+
+    def operation(self):
+        return "为"
+
+
+class RegionFilter(BaseSQLAFilter):
+    """Filings of units in a region (six-digit code or its prefix)."""
+
+    def __init__(self, name="行政区划"):
+        super().__init__(Application.unit_id, name)
+
+    def apply(self, query, value, alias=None):
+        units = sa.select(Unit.id).where(Unit.region_code.startswith(value.strip()))
+        return query.filter(Application.unit_id.in_(units))
+
+    def operation(self):
+        return "属于"
+
+
+def _may_review() -> bool:
+    actor = current_actor()
+    return actor is not None and p.staff_may(actor.roles, p.APPLICATIONS, p.REVIEW)
+
+
+class ReviewView(ReadOnlyStaffView):
+    resource = p.APPLICATIONS
+    column_list = ["id", "item", "unit", "subject_person", "state", "revision",
+                   "submitted_at", "deadline", "rating"]
+    column_display_pk = True
+    column_sortable_list = ["id", "state", "submitted_at", "deadline", "rating"]
+    column_default_sort = [("deadline", False), ("id", False)]
+    column_filters = ["state", "item.name", OverdueFilter(), RegionFilter(), "deadline",
+                      "rating"]
+    column_labels = {**ReadOnlyStaffView.column_labels, "item.name": "事项"}
+    details_template = "review/details.html"
+    list_template = "review/list.html"
+
+    def get_query(self):
+        return super().get_query().filter(Application.state.not_in(NOT_YET_FILED))
+
+    def get_count_query(self):
+        return super().get_count_query().filter(Application.state.not_in(NOT_YET_FILED))
+
+    def is_action_allowed(self, name):
+        return _may_review() and super().is_action_allowed(name)
+
+    # --- one filing ----------------------------------------------------------------------
+    def _apply(self, application, action_, comment="", version=None) -> str | None:
+        """Run one transition in a savepoint; None on success, else the refusal message."""
+        savepoint = db.session.begin_nested()
+        try:
+            transition(application, action_, current_actor(), comment=comment,
+                       expected_version=version, actor_label=str(current_user), ip=client_ip())
+            savepoint.commit()
+            return None
+        except REFUSALS as error:
+            savepoint.rollback()
+            return message_of(error)
+
+    @expose("/review/<int:application_id>/", methods=("POST",))
+    def review(self, application_id):
+        if not _may_review():
+            abort(403)
+        application = scoped_or_404(Application, application_id)
+        try:
+            action_ = Action(request.form.get("action", ""))
+        except ValueError:
+            abort(400)
+        refusal = self._apply(application, action_, request.form.get("comment", ""),
+                              request.form.get("version", type=int))
+        db.session.commit()
+        flash(refusal or f"{action_.label}成功", "error" if refusal else "info")
+        return redirect(url_for(".details_view", id=application_id))
+
+    @expose("/delivery/<int:application_id>/", methods=("POST",))
+    def delivery(self, application_id):
+        if not _may_review():
+            abort(403)
+        application = scoped_or_404(Application, application_id)
+        courier = request.form.get("courier", "").strip()[:50]
+        tracking = request.form.get("tracking_no", "").strip()[:50]
+        if application.state != State.COMPLETED:
+            flash("办结后才能登记快递", "error")
+        elif not courier or not tracking:
+            flash("请填写快递公司和运单号", "error")
+        else:
+            before = {"courier": application.courier, "tracking_no": application.tracking_no}
+            application.courier, application.tracking_no = courier, tracking
+            record("application:delivery", actor_id=current_actor().account_id,
+                   actor_label=str(current_user), ip=client_ip(), obj=application,
+                   before=before, after={"courier": courier, "tracking_no": tracking})
+            db.session.commit()
+            flash("快递信息已登记", "info")
+        return redirect(url_for(".details_view", id=application_id))
+
+    @expose("/attachment/<int:attachment_id>/")
+    def attachment(self, attachment_id):
+        return send_attachment(scoped_or_404(Attachment, attachment_id))
+
+    # --- bulk actions over selected rows --------------------------------------------------
+    def _bulk(self, ids, action_, comment=""):
+        done, refused = 0, []
+        for application in self.scoped_rows(ids):
+            message = self._apply(application, action_, comment)
+            if message:
+                refused.append(f"办件{application.id}：{message}")
+            else:
+                done += 1
+        db.session.commit()
+        if done:
+            flash(f"{action_.label}：{done} 件成功", "info")
+        for message in refused:
+            flash(message, "error")
+
+    @action("accept", "受理")
+    def action_accept(self, ids):
+        self._bulk(ids, Action.ACCEPT)
+
+    @action("approve", "审核通过", "确定审核通过所选办件？")
+    def action_approve(self, ids):
+        self._bulk(ids, Action.APPROVE)
+
+    @action("reject", "审核不通过")
+    def action_reject(self, ids):
+        reason = request.form.get("reason", "").strip()
+        if not reason:
+            # First step: ask for the reason, then post back to this action.
+            return self.render("review/reject.html", ids=ids,
+                               error="审核不通过须填写原因" if "reason" in request.form else "")
+        self._bulk(ids, Action.REJECT, reason)
+        return None
+
+    @action("complete", "办结")
+    def action_complete(self, ids):
+        self._bulk(ids, Action.COMPLETE)
+
+
+def register(admin) -> None:
+    """Add the review queue to the staff console."""
+    admin.add_view(ReviewView(Application, name="办件审核", category="业务经办",
+                              endpoint="admin_application"))
