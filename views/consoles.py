@@ -1,11 +1,15 @@
 """The three Flask-Admin consoles, built per app (a module-level Admin breaks a 2nd app)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 
+from models import Application, db
+from models.scope import scope_clause
 from rules.codes import AccountKind
 from views.auth import current_actor, refuse
+from views.filters import GROUPS
 
 CONSOLES = {
     # endpoint: (url, title, account kinds)
@@ -32,7 +36,18 @@ class ConsoleIndex(AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("console_index.html", actor=current_actor())
+        actor = current_actor()
+        return self.render("console_index.html", actor=actor, home=home_counts(actor))
+
+
+def home_counts(actor) -> list[tuple[str, str, int]] | None:
+    """(group key, label, count) of the actor's filings for a unit or personal home page."""
+    if actor.kind == AccountKind.STAFF:
+        return None
+    counts = db.session.execute(sa.select(*[
+        sa.func.count().filter(clause).label(key) for key, (_, clause) in GROUPS.items()
+    ]).where(scope_clause(Application, actor))).one()
+    return [(key, label, getattr(counts, key)) for key, (label, _) in GROUPS.items()]
 
 
 def build_consoles(app) -> dict[str, Admin]:

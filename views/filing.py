@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -372,6 +373,12 @@ class FilingDesk(BaseView):
             scope_clause(Application, self.actor), Application.state == State.AWAITING_UNIT)
             .order_by(Application.id.desc())).all()
         return self.render("filing/workbench.html", rows=rows)
+
+
+def filing_link(endpoint: str, application: Application) -> Markup:
+    """The id of a filing as a link to its page on the filing desk."""
+    url = url_for(f"{endpoint}.detail", application_id=application.id)
+    return Markup('<a href="{}">{}</a>').format(url, application.id)
 
 
 def _group(attachments):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from models import Application, Enrollment, Person
 from rules.codes import AccountKind, kinds_label
 from views.base import ScopedModelView
-from views.filing import FilingDesk
+from views.filing import FilingDesk, filing_link
+from views.filters import GroupFilter
 
 INDIVIDUAL = frozenset({AccountKind.INDIVIDUAL})
 
@@ -28,8 +29,9 @@ class MyEnrollmentView(PersonalView):
 class MyFilingView(PersonalView):
     column_list = ["id", "item", "unit", "state", "revision", "submitted_at", "deadline"]
     column_display_pk = True
-    column_filters = ["state"]
+    column_filters = [GroupFilter(), "state"]
     column_default_sort = ("id", True)
+    column_formatters = {"id": lambda v, c, m, n: filing_link("me_filing", m)}
 
 
 def register(admin) -> None:

@@ -10,6 +10,7 @@ from models import (
     Contribution,
     Enrollment,
     Grant,
+    Holiday,
     ImportBatch,
     Institution,
     PensionAccount,
@@ -19,10 +20,12 @@ from models import (
     TalentRecognition,
     Unit,
 )
+from models.handlers import HANDLERS
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
+from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
 from views.auth import current_actor
-from views.base import ScopedModelView, request_bound
+from views.base import ScopedModelView, ValidationError, request_bound
 
 
 def _may(operation):
@@ -118,11 +121,37 @@ class EnrollmentView(StaffView):
 
 
 class ServiceItemView(StaffView):
+    """Service items are data: a system admin defines forms and materials here, no code."""
+
     resource = p.CATALOG
-    column_list = ["code", "name", "category", "filer", "time_limit_days", "handler", "active"]
+    column_list = ["code", "name", "category", "filer", "time_limit_days", "handler",
+                   "needs_unit_submit", "active"]
     column_searchable_list = ["code", "name"]
     column_filters = ["category", "filer", "active"]
-    form_excluded_columns = ["created_at"]
+    form_columns = ["code", "name", "category", "filer", "form_fields", "materials",
+                    "time_limit_days", "needs_unit_submit", "handler", "active"]
+    form_choices = {"handler": [("", "无（仅登记）")] + [
+        (name, handler.label) for name, handler in HANDLERS.items()]}
+    form_args = {
+        "form_fields": {"description": (
+            '字段列表，如 [{"name": "id_no", "label": "身份证号码", "type": "id_no", '
+            '"required": true}]。类型：' + "、".join(f"{k}（{v}）" for k, v in FIELD_TYPES.items())
+            + "。校验规则（validator）：" + "、".join(VALIDATORS))},
+        "materials": {"description": '材料列表，如 [{"code": "contract", "label": "劳动合同", '
+                                     '"required": true}]'},
+    }
+
+    def check_change(self, model, is_created):
+        problems = check_definition(model.form_fields or [])
+        for n, material in enumerate(model.materials or [], 1):
+            if not isinstance(material, dict) or not material.get("code") \
+                    or not material.get("label"):
+                problems.append(f"第{n}项材料须有 code 和 label")
+        if model.time_limit_days is None or model.time_limit_days < 1:
+            problems.append("办理时限须为正整数个工作日")
+        model.handler = model.handler or None
+        if problems:
+            raise ValidationError("；".join(problems))
 
 
 class ApplicationEventView(ReadOnlyStaffView):
@@ -172,6 +201,18 @@ class TalentView(StaffView):
     column_filters = ["level", "valid_until"]
 
 
+class HolidayView(StaffView):
+    """The working-day calendar: holidays on weekdays and worked weekend days (调休)."""
+
+    resource = p.CATALOG
+    column_list = ["day", "workday", "name"]
+    column_labels = {**StaffView.column_labels, "day": "日期", "workday": "调休上班"}
+    column_filters = ["day", "workday"]
+    column_default_sort = ("day", True)
+    form_columns = ["day", "workday", "name"]
+    page_size = 50
+
+
 class AuditView(ReadOnlyStaffView):
     resource = p.AUDIT
     column_list = ["at", "actor_label", "action", "object_type", "object_id", "acting_for",
@@ -197,6 +238,7 @@ def register(admin) -> None:
         (PensionAccountView, PensionAccount, "个人养老帐户", "待遇与缴费"),
         (TalentView, TalentRecognition, "人才认定", "待遇与缴费"),
         (ServiceItemView, ServiceItem, "事项管理", "系统管理"),
+        (HolidayView, Holiday, "工作日历", "系统管理"),
         (AccountView, Account, "网办账号", "系统管理"),
         (StaffRoleView, StaffRole, "工作人员角色", "系统管理"),
         (AuditView, AuditEvent, "操作日志", "系统管理"),

@@ -1,6 +1,7 @@
 """The unit console (/unit/): a unit's members and its institutions, own rows only."""
 from __future__ import annotations
 
+from flask_admin.menu import MenuLink
 from wtforms.validators import ValidationError
 
 from models import Application, Enrollment, Grant, Institution, Unit
@@ -8,7 +9,8 @@ from rules.codes import AccountKind, kinds_label
 from rules.workflow import EDITABLE, State
 from views.auth import current_actor
 from views.base import ScopedModelView
-from views.filing import FilingDesk
+from views.filing import FilingDesk, filing_link
+from views.filters import GroupFilter
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
 MEMBER_OR_INSTITUTION = frozenset({AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION})
@@ -55,8 +57,9 @@ class FilingView(ScopedModelView):
     column_list = ["id", "item", "subject_person", "state", "revision", "submitted_at",
                    "deadline"]
     column_display_pk = True
-    column_filters = ["state", "submitted_at", "deadline"]
+    column_filters = [GroupFilter(), "state", "submitted_at", "deadline"]
     column_default_sort = ("id", True)
+    column_formatters = {"id": lambda v, c, m, n: filing_link("unit_filing", m)}
     form_columns = ["item", "subject_person"]
     form_ajax_refs = {"subject_person": {"fields": ["id_no", "name"], "minimum_input_length": 2}}
 
@@ -88,3 +91,12 @@ def register(admin) -> None:
         admin.add_view(view_class(model, name=name, endpoint=f"unit_{model.__tablename__}"))
     admin.add_view(FilingDesk(MEMBER_OR_INSTITUTION, name="网上办事", endpoint="unit_filing",
                               url="filing"))
+    admin.add_link(MemberLink(name="我的工作台", endpoint="unit_filing.workbench"))
+
+
+class MemberLink(MenuLink):
+    """A menu link shown to unit members only."""
+
+    def is_accessible(self) -> bool:
+        actor = current_actor()
+        return actor is not None and actor.kind == AccountKind.UNIT_MEMBER
