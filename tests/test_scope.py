@@ -7,6 +7,7 @@ added to either console is covered without touching this file.
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 import io
 import json
 
@@ -163,3 +164,48 @@ def test_consoles_refuse_other_kinds_and_anonymous(app, client, request, console
     request.getfixturevalue(others[console])
     for url in urls:
         assert client.get(url).status_code == 403, url
+
+
+def _custom_rules(app, console):
+    """URL rules of a console that take a row id (custom pages, not Flask-Admin's)."""
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.rule.startswith(f"/{console}/") and rule.arguments & ID_ARGUMENTS]
+
+
+ID_ARGUMENTS = {"application_id", "attachment_id"}
+
+
+@pytest.mark.parametrize("console", ["unit", "me"])
+def test_every_page_taking_an_id_refuses_foreign_rows(app, request, console):
+    from models import Attachment
+
+    client = _login_for(console, request)
+    own, foreign = _actors(console)
+    theirs = db.session.scalar(sa.select(Application).where(
+        scope_clause(Application, foreign), sa.not_(scope_clause(Application, own))).limit(1))
+    (Path(app.config["UPLOAD_DIR"]) / "probe").write_bytes(b"%PDF-1.4 secret")
+    material = "contract"
+    attachment = Attachment(application_id=theirs.id, material=material, file_name="x.pdf",
+                            content_type="application/pdf", size=15, sha256="0" * 64,
+                            stored_path="probe")
+    db.session.add(attachment)
+    db.session.commit()
+    values = {"application_id": theirs.id, "attachment_id": attachment.id, "sheet": "form",
+              "code": "SB_ENROLL"}
+    rules = _custom_rules(app, console)
+    assert rules, "the filing desk takes ids"
+    token = csrf_token(client)
+    state = theirs.state
+    for rule in rules:
+        url = rule.rule
+        for name in rule.arguments:
+            url = url.replace(f"<int:{name}>", str(values[name])).replace(
+                f"<{name}>", str(values[name]))
+        for method in rule.methods & {"GET", "POST"}:
+            response = client.open(url, method=method, data={
+                "csrf_token": token, "action": "withdraw", "rating": 5, "material": material,
+                "courier": "x", "tracking_no": "y"})
+            assert response.status_code in (403, 404), (method, url, response.status_code)
+    assert db.session.get(Application, theirs.id).state == state
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment).where(
+        Attachment.application_id == theirs.id)) == 1
