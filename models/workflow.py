@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from models.audit import record
@@ -18,6 +19,7 @@ from models.service import Application, ApplicationEvent
 from rules import permissions as p
 from rules.codes import AccountKind, GrantLevel
 from rules.eligibility import Refused
+from rules.identity import InvalidValue
 from rules.workflow import Action, Party, State, TransitionRefused, next_state
 
 
@@ -30,14 +32,19 @@ class AlreadyHandled(WorkflowError):
 
 
 #: What callers catch, roll back and show as the message.
-REFUSALS = (WorkflowError, TransitionRefused, Refused, StaleDataError)
+REFUSALS = (WorkflowError, TransitionRefused, Refused, InvalidValue, StaleDataError)
 
 
-def message_of(error: Exception) -> str:
-    """The Chinese message for a refusal."""
+def message_of(error: Exception) -> str | None:
+    """The Chinese message for a refusal, or None if ``error`` is not one (re-raise it)."""
     if isinstance(error, StaleDataError):
         return "该办件已被他人处理，请刷新后查看"
-    return str(error)
+    if isinstance(error, OperationalError) and "locked" in str(error.orig):
+        # SQLite: the other reviewer's write won; this transaction's snapshot is stale.
+        return "该办件正由他人处理，请刷新后查看"
+    if isinstance(error, REFUSALS):
+        return str(error)
+    return None
 
 
 def party_of(actor: p.Actor) -> Party:

@@ -8,8 +8,17 @@ import sqlalchemy as sa
 from models import Application, ApplicationEvent, Enrollment, Person, TalentRecognition, Unit, db
 from rules.codes import EnrollmentStatus
 from tests.conftest import PERSON, REP_A, UNIT_A, UNIT_B, csrf_token
-from tests.helpers import (PDF, PNG, act, filing_id, fresh_id_no, member, new_filing, review,
-                           switch, upload)
+from tests.helpers import (
+    PNG,
+    act,
+    filing_id,
+    fresh_id_no,
+    member,
+    new_filing,
+    review,
+    switch,
+    upload,
+)
 
 ENROLL = {"name": "测试新人", "phone": "13912345678", "start_date": "2026-11-01",
           "wage": "8000", "insurance_kinds": "110,210,310,410,510"}

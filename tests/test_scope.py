@@ -7,9 +7,9 @@ added to either console is covered without touching this file.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 import io
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa

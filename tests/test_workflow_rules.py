@@ -6,12 +6,24 @@ import itertools
 
 import pytest
 
-from rules.eligibility import (EnrollmentKind, Refused, check_talent_filing, enrollment_kind,
-                               talent_filing_opens)
+from rules.eligibility import (
+    EnrollmentKind,
+    Refused,
+    check_talent_filing,
+    enrollment_kind,
+    talent_filing_opens,
+)
 from rules.fields import check_definition
 from rules.workdays import Calendar, add_workdays, chinese_calendar_exceptions
-from rules.workflow import (TRANSITIONS, Action, Party, State, TransitionRefused, actions_from,
-                            next_state)
+from rules.workflow import (
+    TRANSITIONS,
+    Action,
+    Party,
+    State,
+    TransitionRefused,
+    actions_from,
+    next_state,
+)
 
 CASES = list(itertools.product(State, [a for a in Action if a != Action.CREATE], Party))
 

@@ -26,7 +26,7 @@ from models.attachments import BadUpload, missing_materials, store_attachment
 from models.audit import record
 from models.handlers import enrollment_facts
 from models.scope import scope_clause
-from models.workflow import REFUSALS, create_filing, message_of, party_of, transition
+from models.workflow import create_filing, message_of, party_of, transition
 from rules import permissions as p
 from rules.codes import AccountKind
 from rules.eligibility import Refused, check_talent_filing
@@ -113,9 +113,12 @@ class FilingDesk(BaseView):
                        expected_version=version, actor_label=str(current_user), ip=client_ip())
             db.session.commit()
             return True
-        except REFUSALS as error:
+        except Exception as error:
             db.session.rollback()
-            flash(message_of(error), "error")
+            message = message_of(error)
+            if message is None:
+                raise
+            flash(message, "error")
             return False
 
     def _submit_action(self, item) -> Action:

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from models import Application, Attachment, Unit, db
 from models.audit import record
-from models.workflow import REFUSALS, message_of, transition
+from models.workflow import message_of, transition
 from rules import permissions as p
 from rules.workflow import IN_PROGRESS, Action, State
 from views.auth import client_ip, current_actor
@@ -89,9 +89,12 @@ class ReviewView(ReadOnlyStaffView):
                        expected_version=version, actor_label=str(current_user), ip=client_ip())
             savepoint.commit()
             return None
-        except REFUSALS as error:
+        except Exception as error:
             savepoint.rollback()
-            return message_of(error)
+            message = message_of(error)
+            if message is None:
+                raise
+            return message
 
     @expose("/review/<int:application_id>/", methods=("POST",))
     def review(self, application_id):
