@@ -75,6 +75,12 @@ class FilingDesk(BaseView):
     def _check_references(self, item, form) -> bool:
         """Person and unit fields must name rows the filer may use; adds form errors."""
         ok = True
+        if item.handler == "talent" and self.actor.kind == AccountKind.INDIVIDUAL:
+            person = db.session.get(Person, self.actor.person_id)
+            for name, expected in (("name", person.name), ("id_no", person.id_no)):
+                if name in form and form[name].data and form[name].data != expected:
+                    form[name].errors.append("须与人才认定记录中的本人信息一致")
+                    ok = False
         for spec in item.form_fields or []:
             field = form[spec["name"]]
             if not field.data:
