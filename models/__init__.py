@@ -6,14 +6,16 @@ from models.calendar import Holiday
 from models.enrollment import Enrollment
 from models.finance import BenefitPayment, Contribution, PensionAccount
 from models.grant import Grant
+from models.legacy import LegacyAccount
 from models.person import Person
 from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
+from models.sms import SmsCode, SmsOutbox
 from models.talent import TalentRecognition
 from models.unit import Institution, Unit
 
 __all__ = [
     "Account", "Application", "ApplicationEvent", "Attachment", "AuditEvent", "Base",
     "BenefitPayment", "Contribution", "Enrollment", "Grant", "Holiday", "ImportBatch",
-    "Institution", "PensionAccount", "Person", "ServiceItem", "StaffRole", "TalentRecognition",
-    "Unit", "db", "hash_password", "utcnow",
+    "Institution", "LegacyAccount", "PensionAccount", "Person", "ServiceItem", "SmsCode",
+    "SmsOutbox", "StaffRole", "TalentRecognition", "Unit", "db", "hash_password", "utcnow",
 ]

@@ -10,7 +10,7 @@ from models.base import db
 from models.grant import Grant
 from models.person import Person
 from models.unit import Institution, Unit
-from rules.codes import AccountKind
+from rules.codes import AccountKind, OnlineStatus
 from rules.identity import normalise
 from rules.permissions import Actor
 
@@ -69,6 +69,8 @@ def actor_for(account: Account, today: dt.date) -> Actor:
         region = None if None in regions or len(regions) != 1 else regions.pop()
         return Actor(account.id, kind, roles=roles, region=region)
     if kind == AccountKind.UNIT_MEMBER:
+        if account.unit.online_status == OnlineStatus.PENDING:
+            raise LoginRefused("单位注册信息待受理点核验，核验通过后方可登录")
         if not account.unit.online:
             raise LoginRefused("该单位的网上办事权限已注销")
         grant = grant_of(account)

@@ -15,6 +15,7 @@ CATALOG = "catalog"  # service items
 APPLICATIONS = "applications"  # filings, their timeline and attachments
 FINANCE = "finance"  # contributions, benefit payments, pension accounts, talents
 AUDIT = "audit"  # the audit trail
+COUNTER = "counter"  # counter services: open, reset, cancel, unlock, verify
 
 _ALL = frozenset({READ, WRITE, DELETE})
 _RO = frozenset({READ})
@@ -23,11 +24,11 @@ _RO = frozenset({READ})
 STAFF_MATRIX: dict[StaffRoleName, dict[str, frozenset[str]]] = {
     StaffRoleName.SYSTEM_ADMIN: {
         MASTER: _ALL, ACCOUNTS: _ALL, CATALOG: _ALL, APPLICATIONS: _RO,
-        FINANCE: _ALL, AUDIT: _RO,
+        FINANCE: _ALL, AUDIT: _RO, COUNTER: frozenset({READ, WRITE}),
     },
     StaffRoleName.COUNTER_CLERK: {
         MASTER: frozenset({READ, WRITE}), ACCOUNTS: _RO, CATALOG: _RO,
-        APPLICATIONS: _RO, FINANCE: _RO,
+        APPLICATIONS: _RO, FINANCE: _RO, COUNTER: frozenset({READ, WRITE}),
     },
     StaffRoleName.REVIEWER: {
         MASTER: _RO, CATALOG: _RO, APPLICATIONS: frozenset({READ, REVIEW}), FINANCE: _RO,

@@ -135,8 +135,10 @@ def test_account_password_hash_is_never_shown(as_staff):
 
 def test_every_staff_list_renders_and_exports_for_the_admin(app, as_staff):
     client = as_staff("admin")
+    from flask_admin.contrib.sqla import ModelView
+
     for view in app.extensions["consoles"]["admin"]._views:
-        if view.endpoint == "admin":
+        if not isinstance(view, ModelView):
             continue
         base = f"/admin/{view.endpoint}/"
         assert client.get(base).status_code == 200, base

@@ -1,10 +1,11 @@
 """Presentation: the login blueprint and the three consoles."""
 from rules.workflow import Action
-from views import auth
+from views import account, auth
 from views.consoles import build_consoles
 
 
 def init_app(app) -> None:
     app.jinja_env.filters["action_label"] = Action.label_of
     auth.init_app(app)
+    account.init_app(app)
     app.extensions["consoles"] = build_consoles(app)

@@ -14,6 +14,7 @@ from models import Account, db, utcnow
 from models.audit import record
 from models.auth import LoginRefused, actor_for, find_account
 from rules.codes import AccountKind
+from rules.passwords import LOCK_MINUTES, MAX_FAILURES, after_failure, locked
 from rules.permissions import Actor
 
 bp = Blueprint("auth", __name__)
@@ -96,13 +97,22 @@ def login():
             form.unit_code.errors.append("请输入统一社会信用代码、单位编号或机构编号")
             return render_template("login.html", form=form), 400
         account = find_account(kind, form.unit_code.data, form.login.data)
+        now = utcnow()
+        if account is not None and locked(account.locked_until, now):
+            until = (account.locked_until + dt.timedelta(hours=8)).strftime("%H:%M")
+            flash(f"账号已锁定，请于{until}后再试，或持证件到受理点解锁", "error")
+            return render_template("login.html", form=form), 403
         if account is None or not account.check_password(form.password.data):
+            message = "登录信息有误：请核对用户类型、代码、登录名和密码"
             if account is not None:
-                account.failed_logins += 1
+                account.failed_logins, account.locked_until = after_failure(
+                    account.failed_logins, now)
+                if account.locked_until:
+                    message = f"密码连续错误{MAX_FAILURES}次，账号已锁定{LOCK_MINUTES}分钟"
                 record("login_failed", actor_id=account.id, actor_label=str(account),
                        ip=client_ip(), obj=account)
                 db.session.commit()
-            flash("登录信息有误：请核对用户类型、代码、登录名和密码", "error")
+            flash(message, "error")
             return render_template("login.html", form=form), 401
         try:
             actor = actor_for(account, dt.date.today())
@@ -119,6 +129,9 @@ def login():
         db.session.commit()
         login_user(account)
         g.actor = actor
+        if account.must_change_password:
+            flash("首次登录或密码已重置，请先修改密码", "info")
+            return redirect(url_for("account.password"))
         return redirect(safe_next(request.args.get("next")) or url_for(HOME[actor.kind]))
     status = 400 if form.errors else 200
     return render_template("login.html", form=form), status

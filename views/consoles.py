@@ -9,6 +9,7 @@ from models import Application, db
 from models.scope import scope_clause
 from rules.codes import AccountKind
 from views.auth import current_actor, refuse
+from views.counter import CounterView
 from views.filters import GROUPS
 
 CONSOLES = {
@@ -62,6 +63,7 @@ def build_consoles(app) -> dict[str, Admin]:
             index_view=ConsoleIndex(kinds, name="首页", url=url, endpoint=endpoint),
         )
     review.register(admins["admin"])
+    admins["admin"].add_view(CounterView(name="窗口服务", endpoint="admin_counter", url="counter"))
     staff.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])

@@ -1,6 +1,8 @@
 """The staff console (/admin/): every table, limited by staff role."""
 from __future__ import annotations
 
+from argon2 import PasswordHasher
+
 from models import (
     Account,
     ApplicationEvent,
@@ -13,9 +15,11 @@ from models import (
     Holiday,
     ImportBatch,
     Institution,
+    LegacyAccount,
     PensionAccount,
     Person,
     ServiceItem,
+    SmsOutbox,
     StaffRole,
     TalentRecognition,
     Unit,
@@ -213,6 +217,39 @@ class HolidayView(StaffView):
     page_size = 50
 
 
+class SmsOutboxView(ReadOnlyStaffView):
+    """Messages the default SMS sender wrote instead of sending (no gateway here)."""
+
+    resource = p.ACCOUNTS
+    column_list = ["created_at", "phone", "text"]
+    column_labels = {**StaffView.column_labels, "text": "短信内容"}
+    column_searchable_list = ["phone"]
+    column_default_sort = ("id", True)
+
+
+class LegacyAccountView(StaffView):
+    """Legacy accounts of the cities' old systems, waiting for their units to upgrade."""
+
+    resource = p.ACCOUNTS
+    column_list = ["old_system", "old_login", "unit", "upgraded_at", "created_at"]
+    column_labels = {**StaffView.column_labels, "old_system": "原系统", "old_login": "原登录名",
+                     "upgraded_at": "升级时间", "secret_hash": "原密码或一次性验证码"}
+    column_details_exclude_list = column_export_exclude_list = ["secret_hash"]
+    form_columns = ["old_system", "old_login", "secret_hash", "unit"]
+    form_ajax_refs = {"unit": {"fields": ["name", "uscc"]}}
+    form_args = {"secret_hash": {
+        "description": "原系统的argon2密码摘要，或一次性验证码（保存时加密）"}}
+
+    def on_form_prefill(self, form, id):
+        form.secret_hash.data = ""
+
+    def check_change(self, model, is_created):
+        if not model.secret_hash:
+            raise ValidationError("请填写原密码摘要或一次性验证码")
+        if not model.secret_hash.startswith("$argon2"):
+            model.secret_hash = PasswordHasher().hash(model.secret_hash)
+
+
 class AuditView(ReadOnlyStaffView):
     resource = p.AUDIT
     column_list = ["at", "actor_label", "action", "object_type", "object_id", "acting_for",
@@ -240,6 +277,8 @@ def register(admin) -> None:
         (ServiceItemView, ServiceItem, "事项管理", "系统管理"),
         (HolidayView, Holiday, "工作日历", "系统管理"),
         (AccountView, Account, "网办账号", "系统管理"),
+        (LegacyAccountView, LegacyAccount, "历史用户", "系统管理"),
+        (SmsOutboxView, SmsOutbox, "短信发件箱", "系统管理"),
         (StaffRoleView, StaffRole, "工作人员角色", "系统管理"),
         (AuditView, AuditEvent, "操作日志", "系统管理"),
     ]

@@ -9,6 +9,7 @@ from rules.codes import AccountKind, kinds_label
 from rules.workflow import EDITABLE, State
 from views.auth import current_actor
 from views.base import ScopedModelView
+from views.delegation import InstitutionsView, MembersView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter
 
@@ -85,13 +86,16 @@ def register(admin) -> None:
         (OwnUnitView, Unit, "单位信息"),
         (EmployeeView, Enrollment, "参保职工"),
         (FilingView, Application, "单位办件"),
-        (GrantListView, Grant, "经办人"),
+        (GrantListView, Grant, "授权记录"),
         (InstitutionListView, Institution, "机构信息"),
     ]:
         admin.add_view(view_class(model, name=name, endpoint=f"unit_{model.__tablename__}"))
     admin.add_view(FilingDesk(MEMBER_OR_INSTITUTION, name="网上办事", endpoint="unit_filing",
                               url="filing"))
     admin.add_link(MemberLink(name="我的工作台", endpoint="unit_filing.workbench"))
+    admin.add_view(MembersView(name="经办人管理", endpoint="unit_members", url="members"))
+    admin.add_view(InstitutionsView(name="机构管理", endpoint="unit_institutions",
+                                    url="institutions"))
 
 
 class MemberLink(MenuLink):

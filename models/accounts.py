@@ -1,0 +1,338 @@
+"""Changing accounts and grants: counter services, delegation, institutions, registration.
+
+Every function asks ``rules`` first, changes rows in the caller's transaction and leaves the
+commit (and the audit event, which the views write with the clerk and form number) to it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from models.account import Account
+from models.base import db, utcnow
+from models.grant import Grant
+from models.legacy import LegacyAccount
+from models.person import Person
+from models.unit import Institution, Unit
+from rules.codes import AccountKind, GrantLevel, IdType, OnlineStatus, UnitStatus, UnitType
+from rules.delegation import DelegationRefused, check_add, check_manage, check_period
+from rules.identity import validate_uscc
+from rules.passwords import password_problems
+
+
+class AccountRefused(Exception):
+    """The account change is not possible; the message says why in Chinese."""
+
+
+def one_time_password() -> str:
+    """A random 12-character password that meets the policy (never derived from the ID)."""
+    rng = secrets.SystemRandom()
+    while True:
+        chars = [rng.choice(string.ascii_uppercase.replace("O", "").replace("I", "")),
+                 rng.choice(string.ascii_lowercase.replace("l", "")),
+                 rng.choice("23456789"), rng.choice("@#%&*+=?")]
+        chars += [rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789")
+                  for _ in range(8)]
+        rng.shuffle(chars)
+        password = "".join(chars)
+        if not password_problems(password):
+            return password
+
+
+def issue_password(account: Account) -> str:
+    """Give ``account`` a one-time password it must change at first login; returns it."""
+    password = one_time_password()
+    account.set_password(password)
+    account.must_change_password = True
+    account.failed_logins, account.locked_until = 0, None
+    account.active = True
+    return password
+
+
+def set_own_password(account: Account, password: str, *identities: str | None) -> None:
+    """A password the user chose, checked against the policy."""
+    problems = password_problems(password, *identities)
+    if problems:
+        raise AccountRefused("；".join(problems))
+    account.set_password(password)
+    account.must_change_password = False
+
+
+def find_person(id_no: str, id_type: str = IdType.RESIDENT) -> Person | None:
+    """The person with this ID, if known."""
+    return db.session.scalar(sa.select(Person).where(Person.id_type == id_type,
+                                                     Person.id_no == id_no))
+
+
+def person_for(id_no: str, name: str, phone: str | None) -> Person:
+    """The person with this ID (name must match), created if the office does not know it."""
+    person = find_person(id_no)
+    if person is None:
+        person = Person(id_type=IdType.RESIDENT, id_no=id_no, name=name, phone=phone or None)
+        db.session.add(person)
+        db.session.flush()
+    elif person.name != name:
+        raise AccountRefused("证件号码与姓名不符")
+    elif phone and person.phone != phone:
+        person.phone = phone
+    return person
+
+
+def registered_individual(id_no: str, name: str, phone: str) -> Person:
+    """A registered individual whose name, ID and phone match the records, or refused."""
+    person = find_person(id_no)
+    account = db.session.scalar(sa.select(Account).where(
+        Account.kind == AccountKind.INDIVIDUAL, Account.person_id == person.id)) \
+        if person else None
+    if person is None or account is None or not account.active:
+        raise AccountRefused("该人员尚未注册个人网上办事账号，请先注册")
+    if person.name != name or person.phone != phone:
+        raise AccountRefused("姓名、证件号码、手机号码与个人注册信息不一致")
+    return person
+
+
+def _account(kind: AccountKind, **owner) -> Account:
+    key = Account.key_for(kind, **owner)
+    account = db.session.scalar(sa.select(Account).where(Account.login_key == key))
+    if account is None:
+        account = Account(kind=kind, login_key=key, password_hash="!", **owner)
+        db.session.add(account)
+    return account
+
+
+def next_unit_no(region_code: str) -> str:
+    """The next free 单位编号 in a region: the region code and a 4-digit sequence."""
+    last = db.session.scalar(sa.select(sa.func.max(Unit.unit_no)).where(
+        Unit.unit_no.like(f"{region_code}____")))
+    return f"{region_code}{int(last[-4:]) + 1 if last else 1:04d}"
+
+
+def _legal_rep_grant(unit: Unit, person: Person) -> Grant:
+    for grant in db.session.scalars(sa.select(Grant).where(
+            Grant.unit_id == unit.id, Grant.level == GrantLevel.LEGAL_REP)):
+        if grant.person_id != person.id and grant.revoked_at is None:
+            grant.revoked_at = utcnow()  # a unit has exactly one legal representative
+    grant = db.session.scalar(sa.select(Grant).where(Grant.unit_id == unit.id,
+                                                     Grant.person_id == person.id))
+    if grant is None:
+        grant = Grant(unit_id=unit.id, person_id=person.id, valid_from=dt.date.today())
+        db.session.add(grant)
+    grant.level, grant.valid_to, grant.revoked_at = GrantLevel.LEGAL_REP, None, None
+    return grant
+
+
+# --- counter services (受理点) ---------------------------------------------------------------
+
+def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address: str,
+              rep_id_no: str, rep_name: str, rep_phone: str) -> tuple[Unit, Account, str]:
+    """开通: online rights for a unit and its legal representative; returns the password."""
+    uscc = validate_uscc(uscc)
+    unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == uscc))
+    if unit is None:
+        unit = Unit(uscc=uscc, unit_no=next_unit_no(region_code), name=name,
+                    unit_type=UnitType(unit_type), region_code=region_code, address=address)
+        db.session.add(unit)
+        db.session.flush()
+    elif unit.online_status == OnlineStatus.ACTIVE:
+        raise AccountRefused("该单位已开通网上办事，如需重置密码请办理密码重置")
+    elif unit.name != name:
+        raise AccountRefused("单位名称与已登记的名称不一致")
+    unit.online_status, unit.status = OnlineStatus.ACTIVE, UnitStatus.NORMAL
+    rep = person_for(rep_id_no, rep_name, rep_phone)
+    _legal_rep_grant(unit, rep)
+    account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
+    account.display_name = rep.name
+    return unit, account, issue_password(account)
+
+
+def open_individual(*, id_no: str, name: str, phone: str) -> tuple[Account, str]:
+    """开通: online rights for an individual; returns the one-time password."""
+    person = person_for(id_no, name, phone)
+    account = _account(AccountKind.INDIVIDUAL, person_id=person.id)
+    if account.id is not None and account.active:
+        raise AccountRefused("该人员已开通网上办事，如需重置密码请办理密码重置")
+    account.display_name = person.name
+    return account, issue_password(account)
+
+
+def legal_rep_account(unit: Unit) -> Account | None:
+    """The unit member account of the unit's current legal representative."""
+    grant = db.session.scalar(sa.select(Grant).where(
+        Grant.unit_id == unit.id, Grant.level == GrantLevel.LEGAL_REP,
+        Grant.revoked_at.is_(None)))
+    if grant is None:
+        return None
+    return db.session.scalar(sa.select(Account).where(
+        Account.kind == AccountKind.UNIT_MEMBER, Account.unit_id == unit.id,
+        Account.person_id == grant.person_id))
+
+
+def cancel_unit(unit: Unit) -> int:
+    """权限注销: every account of the unit stops at once (sessions too); returns how many."""
+    unit.online_status = OnlineStatus.CANCELLED
+    accounts = db.session.scalars(sa.select(Account).where(sa.or_(
+        Account.unit_id == unit.id,
+        Account.institution_id.in_(sa.select(Institution.id).where(
+            Institution.unit_id == unit.id))))).all()
+    for account in accounts:
+        account.session_epoch += 1
+    return len(accounts)
+
+
+def cancel_account(account: Account) -> None:
+    """权限注销 of one account: it and its sessions stop; nothing is deleted."""
+    account.active = False
+    account.session_epoch += 1
+
+
+def unlock(account: Account) -> None:
+    """Lift a login lock at the counter."""
+    account.failed_logins, account.locked_until = 0, None
+
+
+# --- delegation (经办人管理) ----------------------------------------------------------------
+
+def active_counts(unit_id: int, today: dt.date) -> dict[str, int]:
+    """Grants per level that are not revoked and not expired."""
+    rows = db.session.execute(sa.select(Grant.level, sa.func.count()).where(
+        Grant.unit_id == unit_id, Grant.revoked_at.is_(None),
+        sa.or_(Grant.valid_to.is_(None), Grant.valid_to >= today)).group_by(Grant.level))
+    return {GrantLevel(level): count for level, count in rows}
+
+
+def own_grant(unit_id: int, person_id: int) -> Grant:
+    return db.session.scalar(sa.select(Grant).where(Grant.unit_id == unit_id,
+                                                    Grant.person_id == person_id))
+
+
+def add_grant(*, unit_id: int, granter: Grant, person: Person, level: str,
+              valid_from: dt.date, valid_to: dt.date | None, items: set[str],
+              today: dt.date) -> tuple[Grant, Account, str]:
+    """Add an administrator or agent; returns the grant, its account and one-time password."""
+    level = GrantLevel(level)
+    check_add(granter.level, level, active_counts(unit_id, today))
+    check_period(valid_from, valid_to, granter.valid_to)
+    existing = own_grant(unit_id, person.id)
+    if existing is not None and existing.revoked_at is None and existing.valid_on(today):
+        raise DelegationRefused("该人员在本单位已有授权")
+    grant = existing or Grant(unit_id=unit_id, person_id=person.id)
+    grant.level, grant.valid_from, grant.valid_to = level, valid_from, valid_to
+    grant.item_codes = ",".join(sorted(items)) if level == GrantLevel.AGENT else ""
+    grant.revoked_at = None
+    db.session.add(grant)
+    account = _account(AccountKind.UNIT_MEMBER, person_id=person.id, unit_id=unit_id)
+    account.display_name = person.name
+    return grant, account, issue_password(account)
+
+
+def update_grant(grant: Grant, *, granter: Grant, valid_from: dt.date,
+                 valid_to: dt.date | None, items: set[str]) -> None:
+    """Change a grant's period and items; nobody changes his own grant here."""
+    if grant.id == granter.id:
+        raise DelegationRefused("不能修改本人的授权")
+    check_manage(granter.level, grant.level)
+    check_period(valid_from, valid_to, granter.valid_to)
+    grant.valid_from, grant.valid_to = valid_from, valid_to
+    if grant.level == GrantLevel.AGENT:
+        grant.item_codes = ",".join(sorted(items))
+
+
+def revoke_grant(grant: Grant, *, granter: Grant) -> None:
+    """Revoke a grant; its account's sessions end at once."""
+    if grant.id == granter.id:
+        raise DelegationRefused("不能撤销本人的授权")
+    check_manage(granter.level, grant.level)
+    grant.revoked_at = utcnow()
+    account = db.session.scalar(sa.select(Account).where(
+        Account.kind == AccountKind.UNIT_MEMBER, Account.unit_id == grant.unit_id,
+        Account.person_id == grant.person_id))
+    if account is not None:
+        account.session_epoch += 1
+
+
+# --- institutions (机构管理) ----------------------------------------------------------------
+
+def institution_account(institution: Institution) -> Account | None:
+    return db.session.scalar(sa.select(Account).where(
+        Account.login_key == Account.key_for(AccountKind.INSTITUTION,
+                                             institution_id=institution.id)))
+
+
+def open_institution(institution: Institution, admin: Person) -> tuple[Account, str]:
+    """Open (or hand to a new administrator) an institution's account; returns the password."""
+    account = _account(AccountKind.INSTITUTION, institution_id=institution.id)
+    account.person_id = admin.id
+    account.display_name = institution.name
+    institution.admin_person_id = admin.id
+    institution.online_status = OnlineStatus.ACTIVE
+    account.session_epoch = (account.session_epoch or 0) + 1
+    return account, issue_password(account)
+
+
+# --- self-registration and legacy upgrade -------------------------------------------------
+
+def register_unit(*, uscc: str, name: str, rep_id_no: str, rep_name: str, phone: str,
+                  password: str, region_code: str) -> Unit:
+    """单位注册: waits as 待核验 until a counter clerk verifies the legal representative."""
+    uscc = validate_uscc(uscc)
+    if db.session.scalar(sa.select(Unit.id).where(Unit.uscc == uscc)) is not None:
+        raise AccountRefused("该统一社会信用代码已注册，请直接登录或办理密码找回")
+    unit = Unit(uscc=uscc, unit_no=next_unit_no(region_code), name=name,
+                region_code=region_code, online_status=OnlineStatus.PENDING)
+    db.session.add(unit)
+    db.session.flush()
+    rep = person_for(rep_id_no, rep_name, phone)
+    _legal_rep_grant(unit, rep)
+    account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
+    account.display_name = rep.name
+    set_own_password(account, password, rep.id_no, phone, uscc)
+    return unit
+
+
+def verify_registration(unit: Unit) -> None:
+    """A clerk checked the legal representative in person: the unit may log in."""
+    if unit.online_status != OnlineStatus.PENDING:
+        raise AccountRefused("该单位不在待核验状态")
+    unit.online_status = OnlineStatus.ACTIVE
+
+
+def check_legacy(old_system: str, old_login: str, secret: str) -> LegacyAccount:
+    """The legacy account these old credentials open, not upgraded yet, or refused."""
+    legacy = db.session.scalar(sa.select(LegacyAccount).where(
+        LegacyAccount.old_system == old_system, LegacyAccount.old_login == old_login.strip()))
+    try:
+        ok = legacy is not None and PasswordHasher().verify(legacy.secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise AccountRefused("原系统账号或密码有误")
+    if legacy.upgraded_at is not None:
+        raise AccountRefused("该账号已升级，请使用新单位编号登录")
+    return legacy
+
+
+def upgrade_legacy(legacy: LegacyAccount, *, rep_id_no: str, rep_name: str, rep_phone: str,
+                   admin: Person, password: str, today: dt.date) -> tuple[Unit, str]:
+    """地市历史用户升级: confirm the legal representative, set an administrator, new 单位编号.
+
+    Returns the unit and the administrator's one-time password.
+    """
+    unit = legacy.unit
+    rep = person_for(rep_id_no, rep_name, rep_phone)
+    grant = _legal_rep_grant(unit, rep)
+    account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
+    account.display_name = rep.name
+    set_own_password(account, password, rep.id_no, rep_phone, unit.uscc)
+    unit.unit_no = next_unit_no(unit.region_code)
+    unit.online_status = OnlineStatus.ACTIVE
+    db.session.flush()
+    _, _, admin_password = add_grant(unit_id=unit.id, granter=grant, person=admin,
+                                     level=GrantLevel.ADMIN, valid_from=today, valid_to=None,
+                                     items=set(), today=today)
+    legacy.upgraded_at = utcnow()
+    return unit, admin_password

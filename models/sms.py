@@ -1,0 +1,81 @@
+"""SMS verification codes and the outbox the default sender writes to."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import db, utcnow
+from rules.passwords import CODE_MAX_TRIES, CODE_MINUTES
+
+
+class SmsOutbox(db.Model):
+    """Messages the default sender "sent": no SMS gateway here; staff admins read them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(20), index=True)
+    text: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SmsCode(db.Model):
+    __table_args__ = (sa.Index("ix_sms_code_phone_purpose", "phone", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    purpose: Mapped[str] = mapped_column(sa.String(30))
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    expires_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CodeRefused(Exception):
+    """The code is wrong, expired or used up; the message says which in Chinese."""
+
+
+def outbox_sender(phone: str, text: str) -> None:
+    """The default sender: write the message to the outbox table."""
+    db.session.add(SmsOutbox(phone=phone, text=text))
+
+
+def _digest(code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+def send_code(phone: str, purpose: str, now: dt.datetime | None = None) -> None:
+    """Send a fresh 6-digit code to ``phone``; earlier codes for the purpose stop working."""
+    now = now or utcnow()
+    db.session.execute(sa.update(SmsCode).where(
+        SmsCode.phone == phone, SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
+        .values(used_at=now))
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    db.session.add(SmsCode(phone=phone, purpose=purpose, code_hash=_digest(code),
+                           expires_at=now + dt.timedelta(minutes=CODE_MINUTES)))
+    sender = current_app.config.get("SMS_SENDER") or outbox_sender
+    sender(phone, f"【人社网办】您的验证码为{code}，{CODE_MINUTES}分钟内有效，请勿泄露。")
+
+
+def check_code(phone: str, purpose: str, code: str, now: dt.datetime | None = None) -> None:
+    """Accept ``code`` once, or raise CodeRefused; a wrong try is counted (caller commits)."""
+    now = now or utcnow()
+    row = db.session.scalar(sa.select(SmsCode).where(
+        SmsCode.phone == phone, SmsCode.purpose == purpose, SmsCode.used_at.is_(None))
+        .order_by(SmsCode.id.desc()).limit(1))
+    if row is None or row.expires_at <= now:
+        raise CodeRefused("验证码已失效，请重新获取")
+    if row.attempts >= CODE_MAX_TRIES:
+        raise CodeRefused("验证码错误次数过多，请重新获取")
+    if not hmac.compare_digest(row.code_hash, _digest((code or "").strip())):
+        row.attempts += 1
+        left = CODE_MAX_TRIES - row.attempts
+        raise CodeRefused(f"验证码错误，还可尝试{left}次" if left
+                          else "验证码错误次数过多，请重新获取")
+    row.used_at = now

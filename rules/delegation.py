@@ -1,0 +1,48 @@
+"""经办人管理: who may grant, edit or revoke which level, and how many of each a unit has."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from rules.codes import GrantLevel
+
+MAX_ADMINS = 1
+MAX_AGENTS = 10
+
+#: granter level → levels it may add, edit and revoke.
+MAY_MANAGE = {
+    GrantLevel.LEGAL_REP: frozenset({GrantLevel.ADMIN, GrantLevel.AGENT}),
+    GrantLevel.ADMIN: frozenset({GrantLevel.AGENT}),
+    GrantLevel.AGENT: frozenset(),
+}
+
+
+class DelegationRefused(Exception):
+    """The grant change is not allowed; the message says why in Chinese."""
+
+
+def check_manage(granter: GrantLevel, target: GrantLevel) -> None:
+    """Refused unless ``granter`` may manage grants of level ``target``."""
+    if GrantLevel(target) not in MAY_MANAGE[GrantLevel(granter)]:
+        if granter == GrantLevel.AGENT:
+            raise DelegationRefused("经办人不能授权他人")
+        raise DelegationRefused(
+            f"{GrantLevel(granter).label}不能管理{GrantLevel(target).label}的授权")
+
+
+def check_add(granter: GrantLevel, target: GrantLevel, counts: Mapping[str, int]) -> None:
+    """Refused if ``granter`` may not add one more grant of ``target`` given current counts."""
+    check_manage(granter, target)
+    if target == GrantLevel.ADMIN and counts.get(GrantLevel.ADMIN, 0) >= MAX_ADMINS:
+        raise DelegationRefused(f"每个单位最多{MAX_ADMINS}个管理员")
+    if target == GrantLevel.AGENT and counts.get(GrantLevel.AGENT, 0) >= MAX_AGENTS:
+        raise DelegationRefused(f"每个单位最多{MAX_AGENTS}个经办人")
+
+
+def check_period(valid_from: dt.date, valid_to: dt.date | None,
+                 granter_valid_to: dt.date | None) -> None:
+    """The period must be ordered and may not outlast the granter's own."""
+    if valid_to is not None and valid_to < valid_from:
+        raise DelegationRefused("授权结束日期不能早于开始日期")
+    if granter_valid_to is not None and (valid_to is None or valid_to > granter_valid_to):
+        raise DelegationRefused(f"授权期限不能超过您本人的授权期限（{granter_valid_to}）")
