@@ -172,7 +172,7 @@ def _custom_rules(app, console):
             if rule.rule.startswith(f"/{console}/") and rule.arguments & ID_ARGUMENTS]
 
 
-ID_ARGUMENTS = {"application_id", "attachment_id"}
+ID_ARGUMENTS = {"application_id", "attachment_id", "grant_id", "institution_id"}
 
 
 @pytest.mark.parametrize("console", ["unit", "me"])
@@ -190,8 +190,15 @@ def test_every_page_taking_an_id_refuses_foreign_rows(app, request, console):
                             stored_path="probe")
     db.session.add(attachment)
     db.session.commit()
+    from models import Grant, Institution
+
+    def their_id(model):
+        return db.session.scalar(sa.select(model.id).where(
+            scope_clause(model, foreign), sa.not_(scope_clause(model, own))).limit(1))
+
     values = {"application_id": theirs.id, "attachment_id": attachment.id, "sheet": "form",
-              "code": "SB_ENROLL"}
+              "code": "SB_ENROLL", "grant_id": their_id(Grant),
+              "institution_id": their_id(Institution)}
     rules = _custom_rules(app, console)
     assert rules, "the filing desk takes ids"
     token = csrf_token(client)

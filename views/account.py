@@ -138,18 +138,19 @@ def _identities(account: Account) -> tuple:
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password():
+    account = current_user._get_current_object()
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.old.data):
+        if not account.check_password(form.old.data):
             form.old.errors.append("原密码不正确")
-        elif _policy(form, *_identities(current_user)):
-            set_own_password(current_user, form.password.data, *_identities(current_user))
-            _audit("password_changed", current_user)
+        elif _policy(form, *_identities(account)):
+            set_own_password(account, form.password.data, *_identities(account))
+            _audit("password_changed", account)
             db.session.commit()
-            login_user(current_user)  # the session carries the new epoch
+            login_user(account)  # the session carries the new epoch
             flash("密码已修改", "info")
-            return redirect(url_for(HOME[AccountKind(current_user.kind)]))
-    note = "首次登录或密码已重置，须先设置自己的密码" if current_user.must_change_password else ""
+            return redirect(url_for(HOME[AccountKind(account.kind)]))
+    note = "首次登录或密码已重置，须先设置自己的密码" if account.must_change_password else ""
     return render_template("account/form.html", form=form, title="修改密码", note=note)
 
 

@@ -1,0 +1,404 @@
+"""Accounts and delegated authority, through the pages their users meet."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import random
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from models import (Account, AuditEvent, Grant, Institution, LegacyAccount, Person, SmsCode,
+                    SmsOutbox, Unit, db, hash_password, utcnow)
+from models.demo import make_id_no
+from rules.passwords import password_problems
+from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
+from tests.helpers import member, switch
+
+NEW_PASSWORD = "Xy9#kLm2pQ"
+
+
+def _post(client, url, **data):
+    return client.post(url, data={"csrf_token": csrf_token(client), **data},
+                       follow_redirects=True)
+
+
+def _latest_code(phone):
+    text = db.session.scalar(sa.select(SmsOutbox.text).where(SmsOutbox.phone == phone)
+                             .order_by(SmsOutbox.id.desc()).limit(1))
+    return re.search(r"验证码为(\d{6})", text).group(1)
+
+
+def _receipt_password(response):
+    found = re.search(r'id="password">([^<]+)<', response.get_data(as_text=True))
+    assert found, response.get_data(as_text=True)
+    return html.unescape(found.group(1))
+
+
+def registered_individual(seed):
+    """A person with an individual account, as the counter would open one."""
+    used = set(db.session.scalars(sa.select(Person.id_no)))
+    person = Person(id_no=make_id_no(random.Random(seed), used), name=f"人员{seed}",
+                    phone=f"137{seed:08d}")
+    db.session.add(person)
+    db.session.flush()
+    db.session.add(Account(kind="individual", person_id=person.id, display_name=person.name,
+                           login_key=f"person:{person.id}", password_hash=hash_password("x"),
+                           must_change_password=False))
+    db.session.commit()
+    return person
+
+
+# --- the password rule -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("password", "ok"), [
+    ("Abcdef1!", True), ("abcdef12", False), ("ABCdef12", True), ("abc!@#12", True),
+    ("Ab1!", False), ("A" * 10 + "b1!" + "c" * 8, False), ("Abc def1!", False),
+])
+def test_password_policy(password, ok):
+    assert (password_problems(password) == []) == ok
+
+
+def test_password_may_not_equal_the_id_number():
+    assert password_problems("330106198507210020", "330106198507210020")
+
+
+# --- counter services -------------------------------------------------------------------------
+
+def test_counter_opens_a_person_who_must_change_the_password_first(as_staff, app):
+    clerk = as_staff("clerk")
+    used = set(db.session.scalars(sa.select(Person.id_no)))
+    id_no = make_id_no(random.Random(77), used)
+    receipt = _post(clerk, "/admin/counter/open_person/", form_no="GR2026001", id_no=id_no,
+                    name="窗口新人", phone="13711112222")
+    assert "个人网上办事开通回执单" in receipt.get_data(as_text=True)
+    assert receipt.headers["Cache-Control"] == "no-store"
+    password = _receipt_password(receipt)
+    assert not password_problems(password) and id_no[-6:] not in password
+    audit = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "counter:open_person"))
+    assert audit.after["form_no"] == "GR2026001" and audit.actor_label == "窗口受理员"
+
+    person = app.test_client()
+    response = login(person, "person", id_no, password=password)
+    assert response.location.endswith("/account/password")
+    assert person.get("/me/").location.endswith("/account/password")
+    weak = _post(person, "/account/password", old=password, password="abcdefgh",
+                 confirm="abcdefgh")
+    assert "至少三种" in weak.get_data(as_text=True)
+    _post(person, "/account/password", old=password, password=NEW_PASSWORD,
+          confirm=NEW_PASSWORD)
+    assert person.get("/me/").status_code == 200
+
+
+def test_counter_reset_and_cancel_of_a_unit(as_staff, app):
+    unit_client = app.test_client()
+    assert login(unit_client, "unit", REP_A, UNIT_A).status_code == 302
+    clerk = as_staff("clerk")
+    receipt = _post(clerk, "/admin/counter/reset/", form_no="CZ01", target="unit", code=UNIT_A)
+    password = _receipt_password(receipt)
+    assert unit_client.get("/unit/").status_code == 302  # the old session ended
+    fresh = app.test_client()
+    assert login(fresh, "unit", REP_A, UNIT_A, password=password).location.endswith(
+        "/account/password")
+
+    missing = _post(clerk, "/admin/counter/cancel/", form_no="ZX01", target="unit",
+                    code=UNIT_A)
+    assert "请填写注销原因" in missing.get_data(as_text=True)
+    done = _post(clerk, "/admin/counter/cancel/", form_no="ZX01", target="unit", code=UNIT_A,
+                 reason="单位申请注销")
+    assert "即时失效" in done.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Unit.online_status).where(Unit.uscc == UNIT_A)) == \
+        "cancelled"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Grant).join(Unit).where(
+        Unit.uscc == UNIT_A)) >= 5  # nothing deleted
+    refused = login(app.test_client(), "unit", REP_A, UNIT_A, password=password)
+    assert refused.status_code == 403
+
+
+def test_counter_opens_a_new_unit_with_its_legal_rep(as_staff, app):
+    code = _fresh_uscc("91330106MA2C0")
+    used = set(db.session.scalars(sa.select(Person.id_no)))
+    rep_id = make_id_no(random.Random(88), used)
+    clerk = as_staff("clerk")
+    receipt = _post(clerk, "/admin/counter/open_unit/", form_no="KT01", uscc=code,
+                    name="新开示例有限公司", unit_type="enterprise", region_code="330106",
+                    address="文二路1号", rep_id_no=rep_id, rep_name="新法人",
+                    rep_phone="13722223333")
+    assert "单位网上办事开通回执单" in receipt.get_data(as_text=True)
+    unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == code))
+    assert unit.unit_no.startswith("330106") and unit.online_status == "active"
+    again = _post(clerk, "/admin/counter/open_unit/", form_no="KT02", uscc=code,
+                  name="新开示例有限公司", unit_type="enterprise", region_code="330106",
+                  address="", rep_id_no=rep_id, rep_name="新法人", rep_phone="13722223333")
+    assert "已开通网上办事" in again.get_data(as_text=True)
+    client = app.test_client()
+    assert login(client, "unit", "13722223333", unit.unit_no,
+                 password=_receipt_password(receipt)).status_code == 302
+
+
+def test_only_counter_roles_open_the_counter(as_staff):
+    assert as_staff("reviewer").get("/admin/counter/").status_code == 403
+
+
+# --- lockout ----------------------------------------------------------------------------------
+
+def test_five_failures_lock_for_15_minutes_and_the_counter_unlocks(client, as_staff, app):
+    for _ in range(4):
+        assert login(client, "person", PERSON, password="Wrong#123").status_code == 401
+    fifth = login(client, "person", PERSON, password="Wrong#123")
+    assert "已锁定15分钟" in fifth.get_data(as_text=True)
+    right = login(client, "person", PERSON)
+    assert right.status_code == 403 and "账号已锁定" in right.get_data(as_text=True)
+
+    account = db.session.scalar(sa.select(Account).where(Account.login_key.like("person:%"),
+                                                         Account.person.has(id_no=PERSON)))
+    account.locked_until = utcnow() - dt.timedelta(seconds=1)  # 15 minutes passed
+    db.session.commit()
+    assert login(client, "person", PERSON).status_code == 302
+    switch(client, "person", PERSON)
+
+    other = app.test_client()
+    for _ in range(5):
+        login(other, "person", PERSON, password="Wrong#123")
+    clerk = as_staff("clerk")
+    _post(clerk, "/admin/counter/unlock/", form_no="JS01", target="person", code=PERSON)
+    assert login(other, "person", PERSON).status_code == 302
+    failures = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "login_failed", AuditEvent.ip != ""))
+    assert failures >= 10
+
+
+# --- online recovery and phone change ----------------------------------------------------------
+
+def test_forgotten_password_by_sms(client):
+    wrong = _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王小华")
+    assert "信息不匹配" in wrong.get_data(as_text=True)
+    _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    code = _latest_code("13800000001")
+    bad = "000000" if code != "000000" else "111111"
+    html = _post(client, "/forgot/finish", code=bad, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD).get_data(as_text=True)
+    assert "验证码错误，还可尝试4次" in html
+    _post(client, "/forgot/finish", code=code, password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert login(client, "unit", REP_A, UNIT_A, password=NEW_PASSWORD).status_code == 302
+
+
+def test_sms_codes_expire_and_stop_after_five_wrong_tries(client):
+    _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    code = _latest_code("13800000001")
+    bad = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        _post(client, "/forgot/finish", code=bad, password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    html = _post(client, "/forgot/finish", code=code, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD).get_data(as_text=True)
+    assert "次数过多" in html
+    _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    code = _latest_code("13800000001")
+    row = db.session.scalar(sa.select(SmsCode).order_by(SmsCode.id.desc()).limit(1))
+    row.expires_at = utcnow() - dt.timedelta(seconds=1)  # 5 minutes passed
+    db.session.commit()
+    html = _post(client, "/forgot/finish", code=code, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD).get_data(as_text=True)
+    assert "已失效" in html
+    assert login(client, "unit", REP_A, UNIT_A, password=NEW_PASSWORD).status_code == 401
+
+
+def test_phone_change_needs_a_code_sent_to_the_new_number(person_client):
+    _post(person_client, "/account/phone", phone="13766667777")
+    code = _latest_code("13766667777")
+    _post(person_client, "/account/phone", phone="13766667777", code=code)
+    assert db.session.scalar(sa.select(Person.phone).where(Person.id_no == PERSON)) == \
+        "13766667777"
+
+
+# --- delegation ------------------------------------------------------------------------------
+
+def _add(client, person, level="agent", items=("SB_ENROLL",), valid_to=""):
+    return _post(client, "/unit/members/add/", level=level, id_no=person.id_no,
+                 name=person.name, phone=person.phone, valid_from=str(dt.date.today()),
+                 valid_to=valid_to, items=list(items))
+
+
+def test_limits_one_admin_and_ten_agents(unit_a):
+    html = unit_a.get("/unit/members/").get_data(as_text=True)
+    assert "法定代表人 1个 / 管理员 1个 / 经办人 2个" in html
+    second_admin = _add(unit_a, registered_individual(1), level="admin")
+    assert "最多1个管理员" in second_admin.get_data(as_text=True)
+    for n in range(8):
+        assert "单位经办人授权回执" in _add(unit_a, registered_individual(10 + n)).get_data(
+            as_text=True)
+    eleventh = _add(unit_a, registered_individual(30))
+    assert "最多10个经办人" in eleventh.get_data(as_text=True)
+    assert "经办人 10个" in unit_a.get("/unit/members/").get_data(as_text=True)
+
+
+def test_a_member_must_be_a_registered_individual_with_matching_data(unit_a):
+    person = registered_individual(40)
+    html = _post(unit_a, "/unit/members/add/", level="agent", id_no=person.id_no,
+                 name="别人", phone=person.phone, valid_from=str(dt.date.today()),
+                 items=["SB_ENROLL"]).get_data(as_text=True)
+    assert "不一致" in html
+    stranger = member("agent", "SB_ENROLL,SB_SUSPEND", unit_uscc="91330902MA2XYW0Q7T")
+    html = _add(unit_a, stranger).get_data(as_text=True)
+    assert "尚未注册个人网上办事账号" in html
+
+
+def test_new_agent_logs_in_acts_within_items_and_period(unit_a, app):
+    person = registered_individual(50)
+    receipt = _add(unit_a, person, items=("JY_RECORD",))
+    password = _receipt_password(receipt)
+    agent = app.test_client()
+    assert login(agent, "unit", person.id_no, UNIT_A, password=password).location.endswith(
+        "/account/password")
+    _post(agent, "/account/password", old=password, password=NEW_PASSWORD,
+          confirm=NEW_PASSWORD)
+    assert agent.get("/unit/filing/new/JY_RECORD/").status_code == 200
+    assert agent.get("/unit/filing/new/SB_ENROLL/").status_code == 403
+    grant = db.session.scalar(sa.select(Grant).where(Grant.person_id == person.id))
+    _post(unit_a, f"/unit/members/{grant.id}/edit/",
+          valid_from=str(dt.date.today() - dt.timedelta(days=10)),
+          valid_to=str(dt.date.today() - dt.timedelta(days=1)), items=["JY_RECORD"])
+    assert agent.get("/unit/").status_code == 302  # ended yesterday: cannot act
+    assert login(app.test_client(), "unit", person.id_no, UNIT_A,
+                 password=NEW_PASSWORD).status_code == 403
+
+
+def test_nobody_raises_his_own_rights(client, app):
+    admin = member("admin")
+    agent = member("agent", "SB_ENROLL,SB_SUSPEND")
+    assert login(client, "unit", admin.id_no, UNIT_A).status_code == 302
+    own = db.session.scalar(sa.select(Grant).where(Grant.person_id == admin.id))
+    html = _post(client, f"/unit/members/{own.id}/edit/", valid_from="2020-01-01",
+                 valid_to="").get_data(as_text=True)
+    assert "不能修改本人的授权" in html
+    rep = db.session.scalar(sa.select(Grant).join(Unit).where(
+        Unit.uscc == UNIT_A, Grant.level == "legal_rep"))
+    assert "不能管理法定代表人" in _post(client, f"/unit/members/{rep.id}/revoke/").get_data(
+        as_text=True)
+    promoted = _add(client, registered_individual(60), level="admin")
+    assert "管理员不能管理管理员" in promoted.get_data(as_text=True)
+    forever = _add(client, registered_individual(61), valid_to="2099-01-01")
+    assert "不能超过您本人的授权期限" in forever.get_data(as_text=True)
+
+    switch(client, "unit", agent.id_no, UNIT_A)
+    html = _add(client, registered_individual(62)).get_data(as_text=True)
+    assert "经办人不能授权他人" in html
+    mine = db.session.scalar(sa.select(Grant).where(Grant.person_id == agent.id))
+    html = _post(client, f"/unit/members/{mine.id}/edit/", valid_from=str(mine.valid_from),
+                 valid_to="", items=["SB_ENROLL", "SB_SUSPEND", "JY_RECORD"]).get_data(
+        as_text=True)
+    assert "不能修改本人的授权" in html
+    assert db.session.get(Grant, mine.id).item_codes == "SB_ENROLL,SB_SUSPEND"
+    assert client.post("/unit/institutions/1/reset/", data={
+        "csrf_token": csrf_token(client)}).status_code in (403, 404)
+
+
+def test_revoking_a_grant_ends_its_session(unit_a, app):
+    agent = member("agent", "SB_ENROLL,SB_SUSPEND")
+    agent_client = app.test_client()
+    assert login(agent_client, "unit", agent.id_no, UNIT_A).status_code == 302
+    grant = db.session.scalar(sa.select(Grant).where(Grant.person_id == agent.id))
+    _post(unit_a, f"/unit/members/{grant.id}/revoke/")
+    assert agent_client.get("/unit/").status_code == 302
+
+
+# --- institutions ------------------------------------------------------------------------------
+
+def test_unit_opens_resets_and_hands_over_an_institution_account(unit_a, app):
+    institution = db.session.scalar(sa.select(Institution).join(Unit).where(
+        Unit.uscc == UNIT_A))
+    first = registered_individual(70)
+    receipt = _post(unit_a, f"/unit/institutions/{institution.id}/open/",
+                    id_no=first.id_no, name=first.name, phone=first.phone)
+    password = _receipt_password(receipt)
+    assert first.id_no[-6:] not in password and not password_problems(password)
+    inst_client = app.test_client()
+    response = login(inst_client, "institution", first.id_no, institution.institution_no,
+                     password=password)
+    assert response.location.endswith("/account/password")
+
+    reset = _post(unit_a, f"/unit/institutions/{institution.id}/reset/")
+    assert _receipt_password(reset) != password
+    second = registered_individual(71)
+    handed = _post(unit_a, f"/unit/institutions/{institution.id}/open/",
+                   id_no=second.id_no, name=second.name, phone=second.phone)
+    assert login(app.test_client(), "institution", first.id_no, institution.institution_no,
+                 password=_receipt_password(handed)).status_code == 401
+    assert login(app.test_client(), "institution", second.id_no, institution.institution_no,
+                 password=_receipt_password(handed)).status_code == 302
+
+
+# --- self-registration and legacy upgrade ----------------------------------------------------
+
+def _fresh_uscc(prefix):
+    from stdnum.cn import uscc
+
+    for n in range(10000):
+        body = f"{prefix}{n:04d}"
+        code = body + uscc.calc_check_digit(body)
+        if uscc.is_valid(code) and not db.session.scalar(sa.select(Unit.id).where(
+                Unit.uscc == code)):
+            return code
+    raise AssertionError
+
+
+def test_self_registration_waits_for_the_counter(client, as_staff, app):
+    code = _fresh_uscc("91330106MA2D0")
+    used = set(db.session.scalars(sa.select(Person.id_no)))
+    rep_id = make_id_no(random.Random(99), used)
+    no_agree = _post(client, "/register", uscc=code, name="自助注册示例公司", rep_id_type="01",
+                     rep_id_no=rep_id, rep_name="注册人", phone="13799990000")
+    assert "同意服务协议" in no_agree.get_data(as_text=True)
+    _post(client, "/register", uscc=code, name="自助注册示例公司", rep_id_type="01",
+          rep_id_no=rep_id, rep_name="注册人", phone="13799990000", agree="y")
+    sms = _latest_code("13799990000")
+    done = _post(client, "/register/finish", code=sms, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD)
+    assert "待核验" in done.get_data(as_text=True)
+    unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == code))
+    refused = login(app.test_client(), "unit", rep_id, code, password=NEW_PASSWORD)
+    assert refused.status_code == 403 and "待受理点核验" in refused.get_data(as_text=True)
+
+    clerk = as_staff("clerk")
+    assert "自助注册示例公司" in clerk.get("/admin/counter/").get_data(as_text=True)
+    _post(clerk, f"/admin/counter/verify/{unit.id}/", form_no="HY01", reason="人证核验一致")
+    assert db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "counter:verify_registration")).after["form_no"] == "HY01"
+    assert login(app.test_client(), "unit", rep_id, code, password=NEW_PASSWORD).status_code \
+        == 302
+
+
+def test_legacy_upgrade(as_staff, app):
+    unit = Unit(uscc=_fresh_uscc("91330106MA2E0"), unit_no="L0001", name="历史示例有限公司",
+                region_code="330106", online_status="cancelled")
+    db.session.add(unit)
+    db.session.commit()
+    admin = as_staff("admin")
+    _post(admin, "/admin/admin_legacy_account/new/", old_system="杭州社保旧网办",
+          old_login="hzold001", secret_hash="Old#Code99", unit=unit.id)
+    legacy = db.session.scalar(sa.select(LegacyAccount))
+    assert legacy.secret_hash.startswith("$argon2")
+
+    client = app.test_client()
+    bad = _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold001",
+                secret="wrong")
+    assert "原系统账号或密码有误" in bad.get_data(as_text=True)
+    _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold001",
+          secret="Old#Code99")
+    used = set(db.session.scalars(sa.select(Person.id_no)))
+    rep_id = make_id_no(random.Random(123), used)
+    new_admin = registered_individual(80)
+    done = _post(client, "/upgrade/finish", rep_id_no=rep_id, rep_name="历史法人",
+                 rep_phone="13788880000", admin_id_no=new_admin.id_no,
+                 admin_name=new_admin.name, admin_phone=new_admin.phone,
+                 password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    html = done.get_data(as_text=True)
+    unit_no = re.search(r'id="unit-no">(\d+)<', html).group(1)
+    assert unit_no.startswith("330106") and unit_no != "L0001"
+    assert login(app.test_client(), "unit", rep_id, unit_no,
+                 password=NEW_PASSWORD).status_code == 302
+    again = _post(app.test_client(), "/upgrade", old_system="杭州社保旧网办",
+                  old_login="hzold001", secret="Old#Code99")
+    assert "已升级" in again.get_data(as_text=True)
