@@ -9,8 +9,20 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from models import (Account, AuditEvent, Grant, Institution, LegacyAccount, Person, SmsCode,
-                    SmsOutbox, Unit, db, hash_password, utcnow)
+from models import (
+    Account,
+    AuditEvent,
+    Grant,
+    Institution,
+    LegacyAccount,
+    Person,
+    SmsCode,
+    SmsOutbox,
+    Unit,
+    db,
+    hash_password,
+    utcnow,
+)
 from models.demo import make_id_no
 from rules.passwords import password_problems
 from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
