@@ -20,7 +20,7 @@ from models.unit import Unit
 from rules.codes import EnrollmentStatus, InsuranceKind, TalentLevel
 from rules.eligibility import EnrollmentKind, Refused, enrollment_kind, may_suspend
 from rules.fields import validate_wage
-from rules.identity import validate_resident_id
+from rules.identity import birth_date_of, gender_of, validate_resident_id
 
 ALL_KINDS = ",".join(k.value for k in InsuranceKind)
 
@@ -132,9 +132,79 @@ def apply_talent(application: Application) -> None:
         valid_until=today.replace(year=today.year + 2) - dt.timedelta(days=1)))
 
 
+def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int]:
+    """The batch's rows re-checked now, or Refused naming the rows that no longer apply."""
+    from models.imports import check_against_records
+    from rules.imports import SCHEMAS, RowResult
+
+    unit = _open_unit(application)
+    schema = next(s for s in SCHEMAS.values() if s.handler == handler)
+    results = [RowResult(row["row_no"], dict(row)) for row in application.payload["rows"]]
+    check_against_records(schema, unit.id, results)
+    bad = [r for r in results if not r.ok]
+    if bad:
+        listed = "；".join(f"第{r.row_no}行{r.errors[0][1]}" for r in bad[:5])
+        raise Refused(f"{len(bad)}行已不能办理（{listed}），请退回单位重新导入")
+    return [r.values for r in results], unit.id
+
+
+def apply_enroll_batch(application: Application) -> None:
+    """人员批量新参保: every row enrolled (or resumed) in one transaction, in bulk."""
+    rows, unit_id = _batch_rows(application, "enroll_batch")
+    new = [r for r in rows if r["kind"] == EnrollmentKind.NEW]
+    known = _person_ids([r["id_no"] for r in new])
+    fresh = [r for r in new if r["id_no"] not in known]
+    if fresh:
+        db.session.execute(sa.insert(Person), [{
+            "id_type": "01", "id_no": r["id_no"], "name": r["name"],
+            "phone": r.get("phone") or None, "birth_date": birth_date_of(r["id_no"]),
+            "gender": gender_of(r["id_no"]), "created_at": dt.datetime.now(dt.UTC).replace(
+                tzinfo=None)} for r in fresh])
+        known.update(_person_ids([r["id_no"] for r in fresh]))
+    if new:
+        db.session.execute(sa.insert(Enrollment), [{
+            "person_id": known[r["id_no"]], "unit_id": unit_id,
+            "insurance_kinds": r["insurance_kinds"], "start_date": _day(r["start_date"]),
+            "wage": validate_wage(r["wage"]), "status": EnrollmentStatus.ACTIVE.value,
+            "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)} for r in new])
+    resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
+    ids = _person_ids([r["id_no"] for r in resumed])
+    for r in resumed:  # each resumed row keeps its own wage and kinds
+        db.session.execute(sa.update(Enrollment).where(
+            Enrollment.unit_id == unit_id, Enrollment.status == EnrollmentStatus.SUSPENDED,
+            Enrollment.person_id == ids[r["id_no"]])
+            .values(status=EnrollmentStatus.ACTIVE.value, end_date=None,
+                    wage=validate_wage(r["wage"]), insurance_kinds=r["insurance_kinds"]))
+
+
+def _person_ids(id_nos: list[str]) -> dict[str, int]:
+    found = {}
+    for i in range(0, len(id_nos), 500):
+        found.update(db.session.execute(sa.select(Person.id_no, Person.id).where(
+            Person.id_no.in_(id_nos[i:i + 500]))).tuples())
+    return found
+
+
+def apply_suspend_batch(application: Application) -> None:
+    """人员批量暂停参保: every row's enrollment at this unit suspended in one transaction."""
+    rows, unit_id = _batch_rows(application, "suspend_batch")
+    ids = _person_ids([r["id_no"] for r in rows])
+    by_date: dict[str, list[int]] = {}
+    for r in rows:
+        by_date.setdefault(r["suspend_date"], []).append(ids[r["id_no"]])
+    for day, person_ids in by_date.items():
+        for i in range(0, len(person_ids), 500):
+            db.session.execute(sa.update(Enrollment).where(
+                Enrollment.unit_id == unit_id, Enrollment.status == EnrollmentStatus.ACTIVE,
+                Enrollment.person_id.in_(person_ids[i:i + 500]))
+                .values(status=EnrollmentStatus.SUSPENDED.value, end_date=_day(day)))
+
+
 HANDLERS: dict[str, Handler] = {
     "enroll": Handler("参保登记（新参保/续保）", apply_enroll),
     "suspend": Handler("暂停参保", apply_suspend),
     "unit_change": Handler("单位信息变更", apply_unit_change),
     "talent": Handler("人才认定备案", apply_talent),
+    "enroll_batch": Handler("人员批量新参保", apply_enroll_batch),
+    "suspend_batch": Handler("人员批量暂停参保", apply_suspend_batch),
 }

@@ -132,6 +132,12 @@ class ImportBatch(CreatedMixin, db.Model):
     rows_good: Mapped[int] = mapped_column(default=0)
     rows_bad: Mapped[int] = mapped_column(default=0)
     status: Mapped[ImportStatus] = code_column(ImportStatus, default=ImportStatus.CHECKED)
+    #: The good rows, checked and parsed, as they will be filed.
+    rows: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: The bad rows: original cells, row number and reasons (导入校验失败信息).
+    errors: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: File-level problems (missing columns, wrong template) when no row could be read.
+    problems: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     unit: Mapped[Unit] = relationship()
     item: Mapped[ServiceItem] = relationship()

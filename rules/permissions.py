@@ -71,3 +71,15 @@ def grant_valid_on(valid_from: dt.date, valid_to: dt.date | None, revoked: bool,
 def may_handle_item(level: GrantLevel, items: frozenset[str], item_code: str) -> bool:
     """Legal representatives and administrators handle every item; agents only theirs."""
     return level != GrantLevel.AGENT or item_code in items
+
+
+def may_see_identifiers(actor: Actor | None) -> bool:
+    """Full ID numbers and phones in exports: office staff who handle cases, a unit's legal
+    representative and administrator, an individual (his own); others see them masked."""
+    if actor is None:
+        return False
+    if actor.kind == AccountKind.STAFF:
+        return bool(actor.roles - {StaffRoleName.AUDITOR})
+    if actor.kind == AccountKind.UNIT_MEMBER:
+        return actor.grant_level in (GrantLevel.LEGAL_REP, GrantLevel.ADMIN)
+    return actor.kind == AccountKind.INDIVIDUAL

@@ -1,0 +1,219 @@
+"""Bulk import (批量导入): column schemas and the check of one spreadsheet row.
+
+The checks reuse the validators of single filings (rules.identity, rules.fields); what is
+special here is the spreadsheet's reality: ID numbers Excel turned into numbers, date
+serials, full-width digits, the template's example row left in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rules.fields import validate_wage
+from rules.identity import InvalidValue, normalise, validate_mobile, validate_resident_id
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: The column the error workbook adds; ignored when that workbook is uploaded again.
+REASON_HEADER = "错误原因"
+MAX_ROWS = 50_000
+MAX_CELL_CHARS = 200
+#: An xlsx is a zip: refuse archives that inflate beyond this (zip bombs).
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+
+KIND_SETS = (("110,210,310,410,510", "五险"), ("110,310,410", "养老医疗工伤"))
+SUSPEND_REASONS = (("leave", "解除或终止劳动关系"), ("retire", "退休"), ("death", "死亡"),
+                   ("other", "其他"))
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: str  # id_no, text, date, number, phone, choice
+    required: bool = True
+    choices: tuple[tuple[str, str], ...] = ()
+    example: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BatchSchema:
+    code: str  # the service item filed
+    title: str
+    version: str
+    columns: tuple[Column, ...]
+    handler: str
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+
+SCHEMAS = {
+    "SB_ENROLL_BATCH": BatchSchema("SB_ENROLL_BATCH", "人员批量新参保", "2026.1", (
+        Column("id_no", "身份证号码", "id_no", example="110101199003070011",
+               note="18位居民身份证号码；请保持本列为文本格式"),
+        Column("name", "姓名", "text", example="示例人"),
+        Column("phone", "手机号码", "phone", required=False, example="13900001111"),
+        Column("start_date", "参保日期", "date", example="2026-11-01", note="如 2026-11-01"),
+        Column("wage", "月缴费工资", "number", example="8000", note="单位：元"),
+        Column("insurance_kinds", "参保险种", "choice", choices=KIND_SETS, example="五险"),
+    ), "enroll_batch"),
+    "SB_SUSPEND_BATCH": BatchSchema("SB_SUSPEND_BATCH", "人员批量暂停参保", "2026.1", (
+        Column("id_no", "社会保障号码", "id_no", example="110101199003070011",
+               note="即身份证号码；请保持本列为文本格式"),
+        Column("name", "姓名", "text", example="示例人"),
+        Column("suspend_date", "暂停日期", "date", example="2026-11-30"),
+        Column("reason", "暂停原因", "choice", choices=SUSPEND_REASONS,
+               example="解除或终止劳动关系"),
+    ), "suspend_batch"),
+}
+
+
+@dataclass
+class RowResult:
+    row_no: int  # as the spreadsheet numbers it (header is row 1)
+    values: dict = field(default_factory=dict)
+    raw: list = field(default_factory=list)  # the cells as uploaded, in schema order
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (column header, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def match_headers(schema: BatchSchema, headers: list) -> tuple[dict[str, int], list[str]]:
+    """Column key → position by header name (any order), and the problems found."""
+    names = [normalise_header(h) for h in headers]
+    positions, problems = {}, []
+    for column in schema.columns:
+        if column.header in names:
+            positions[column.key] = names.index(column.header)
+        elif column.required:
+            problems.append(f"缺少列：{column.header}")
+    unknown = [h for h in names if h and h not in schema.headers and h != REASON_HEADER]
+    if unknown:
+        problems.append(f"无法识别的列：{'、'.join(unknown)}（请使用下载的模板，不要修改表头）")
+    duplicated = {h for h in names if h and names.count(h) > 1}
+    if duplicated:
+        problems.append(f"重复的列：{'、'.join(sorted(duplicated))}")
+    return positions, problems
+
+
+def normalise_header(value) -> str:
+    return "".join(str(value or "").split()).replace("*", "")
+
+
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+\d+$", re.IGNORECASE)
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _id_no(value) -> str:
+    if isinstance(value, (int, float, Decimal)) or _SCIENTIFIC.match(normalise(value)):
+        raise InvalidValue("身份证号码被Excel转成了数字（如3.30106E+17，后几位已丢失），"
+                           "请将该列设为文本格式后重新填写")
+    return validate_resident_id(value)
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value <= 2958465:  # an Excel date serial
+            return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise InvalidValue("日期无效")
+    text = normalise(value)
+    if re.fullmatch(r"\d{5}", text):
+        return EXCEL_EPOCH + dt.timedelta(days=int(text))
+    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or \
+        re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+    if not match:
+        raise InvalidValue("日期格式应为 2026-11-01")
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise InvalidValue("日期无效") from None
+
+
+def _text(value) -> str:
+    text = " ".join(str(value).split())
+    if len(text) > 50:
+        raise InvalidValue("不能超过50个字符")
+    return text
+
+
+def _phone(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return validate_mobile(str(value))
+
+
+def _choice(column: Column):
+    by_label = {label: value for value, label in column.choices}
+    by_value = {value: value for value, _ in column.choices}
+
+    def parse(value) -> str:
+        text = normalise(value) if not isinstance(value, str) else value.strip()
+        found = by_label.get(text) or by_value.get(text)
+        if found is None:
+            raise InvalidValue(f"应为：{'、'.join(label for _, label in column.choices)}")
+        return found
+    return parse
+
+
+PARSERS = {"id_no": _id_no, "date": _date, "text": _text, "number": validate_wage,
+           "phone": _phone}
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check_row(schema: BatchSchema, row_no: int, cells: dict) -> RowResult:
+    """Parse and check one row's cells (column key → raw value) by the shared rules."""
+    result = RowResult(row_no)
+    for column in schema.columns:
+        raw = cells.get(column.key)
+        if _blank(raw):
+            if column.required:
+                result.errors.append((column.header, "必填"))
+            continue
+        if isinstance(raw, str) and len(raw) > MAX_CELL_CHARS:
+            result.errors.append((column.header, f"内容超过{MAX_CELL_CHARS}个字符"))
+            continue
+        if isinstance(raw, str) and raw.startswith("="):
+            result.errors.append((column.header, "不接受公式，请填写值"))
+            continue
+        parse = _choice(column) if column.kind == "choice" else PARSERS[column.kind]
+        try:
+            value = parse(raw)
+        except InvalidValue as error:
+            result.errors.append((column.header, str(error)))
+            continue
+        result.values[column.key] = value
+    if _is_example(schema, cells):
+        result.errors = [("", "模板中的示例行未删除")]
+    return result
+
+
+def _is_example(schema: BatchSchema, cells: dict) -> bool:
+    return all(str(cells.get(c.key) or "").strip() == c.example for c in schema.columns
+               if c.example)
+
+
+def mark_duplicates(results: list[RowResult], key: str, header: str) -> None:
+    """Rows repeating an earlier row's value of ``key`` get an error naming that row."""
+    first: dict[str, int] = {}
+    for result in results:
+        value = result.values.get(key)
+        if value is None:
+            continue
+        if value in first:
+            result.errors.append((header, f"与第{first[value]}行重复"))
+        else:
+            first[value] = result.row_no
