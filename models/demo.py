@@ -121,6 +121,12 @@ ITEMS = [
              {"code": "contract", "label": "变更后的劳动合同", "required": False},
              {"code": "diploma", "label": "学历学位、职称、资格证书", "required": False},
          ]),
+    dict(code="SB_ENROLL_BATCH", name="人员批量新参保", category="社会保险登记",
+         filer=Filer.UNIT, handler="enroll_batch", time_limit_days=5, form_fields=[],
+         materials=[]),
+    dict(code="SB_SUSPEND_BATCH", name="人员批量暂停参保", category="社会保险登记",
+         filer=Filer.UNIT, handler="suspend_batch", time_limit_days=5, form_fields=[],
+         materials=[]),
     dict(code="JY_RECORD", name="单位用工备案", category="就业服务", filer=Filer.UNIT,
          handler=None, time_limit_days=3,
          form_fields=[
@@ -138,7 +144,7 @@ def make_id_no(rng: random.Random, used: set[str]) -> str:
         region = rng.choice(REGIONS)
         birth = dt.date(1965, 1, 1) + dt.timedelta(days=rng.randrange(0, 38 * 365))
         body = f"{region}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
-        number = body + ric.calc_check_digit(body)
+        number = body + ric.calc_check_digit(body + "0")  # stdnum skips the last character
         try:
             validate_resident_id(number)  # a county may not have existed in the birth year
         except InvalidValue:

@@ -26,7 +26,7 @@ def _birthplace_known(area: str, year: int) -> bool:
     # stdnum's birthplace lookup scans its county table (~50 µs); verdicts depend only on
     # the six-digit area code and the birth year, so they are cached on exactly that key.
     probe = f"{area}{year:04d}0101000"
-    probe += ric.calc_check_digit(probe)
+    probe += ric.calc_check_digit(probe + "0")  # stdnum ignores the last character
     try:
         ric.get_birth_place(probe)
     except stdnum_errors.ValidationError:

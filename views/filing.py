@@ -31,6 +31,7 @@ from rules import permissions as p
 from rules.codes import AccountKind
 from rules.eligibility import Refused, check_talent_filing
 from rules.identity import InvalidValue, validate_resident_id
+from rules.imports import SCHEMAS
 from rules.workflow import EDITABLE, Action, Party, State, actions_from
 from views.auth import client_ip, current_actor, refuse
 from views.base import scoped_or_404
@@ -65,7 +66,8 @@ class FilingDesk(BaseView):
 
     def _item(self, code: str) -> ServiceItem:
         item = db.session.scalar(sa.select(ServiceItem).where(
-            ServiceItem.code == code, scope_clause(ServiceItem, self.actor)))
+            ServiceItem.code == code, scope_clause(ServiceItem, self.actor),
+            ServiceItem.code.not_in(list(SCHEMAS))))
         if item is None:
             abort(404)
         if not _may_file(self.actor, item):
@@ -166,7 +168,8 @@ class FilingDesk(BaseView):
     @expose("/")
     def index(self):
         items = db.session.scalars(sa.select(ServiceItem).where(
-            scope_clause(ServiceItem, self.actor)).order_by(ServiceItem.category,
+            scope_clause(ServiceItem, self.actor), ServiceItem.code.not_in(list(SCHEMAS)))
+            .order_by(ServiceItem.category,
                                                               ServiceItem.code)).all()
         return self.render("filing/catalog.html", items=items,
                            may_file={i.id: _may_file(self.actor, i) for i in items})

@@ -12,6 +12,7 @@ from views.base import ScopedModelView
 from views.delegation import InstitutionsView, MembersView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter
+from views.imports import ImportDesk
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
 MEMBER_OR_INSTITUTION = frozenset({AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION})
@@ -93,6 +94,7 @@ def register(admin) -> None:
     admin.add_view(FilingDesk(MEMBER_OR_INSTITUTION, name="网上办事", endpoint="unit_filing",
                               url="filing"))
     admin.add_link(MemberLink(name="我的工作台", endpoint="unit_filing.workbench"))
+    admin.add_view(ImportDesk(name="批量导入", endpoint="unit_import", url="import"))
     admin.add_view(MembersView(name="经办人管理", endpoint="unit_members", url="members"))
     admin.add_view(InstitutionsView(name="机构管理", endpoint="unit_institutions",
                                     url="institutions"))

@@ -1,0 +1,145 @@
+"""批量导入 in the unit console: template, upload, per-row errors, error workbook, 保存."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+
+from models import ImportBatch, ServiceItem, db
+from models.audit import record
+from models.imports import already_filed, new_batch
+from models.workflow import create_filing, message_of, transition
+from rules import permissions as p
+from rules.codes import AccountKind, ImportStatus
+from rules.imports import MAX_FILE_BYTES, SCHEMAS
+from rules.workflow import Action
+from views.auth import client_ip, current_actor, refuse
+from views.base import scoped_or_404
+from views.spreadsheets import errors_workbook, template_workbook
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOWN_ERRORS = 500
+
+
+def _download(data: bytes, name: str) -> Response:
+    return Response(data, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+class ImportDesk(BaseView):
+    """Bulk filings for a unit's members; agents only for the items granted to them."""
+
+    def is_accessible(self) -> bool:
+        actor = current_actor()
+        return actor is not None and actor.kind == AccountKind.UNIT_MEMBER
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    def _item(self, code: str) -> ServiceItem:
+        if code not in SCHEMAS:
+            abort(404)
+        item = db.session.scalar(sa.select(ServiceItem).where(
+            ServiceItem.code == code, ServiceItem.active.is_(True)))
+        if item is None:
+            abort(404)
+        actor = current_actor()
+        if not p.may_handle_item(actor.grant_level, actor.grant_items, code):
+            abort(403)
+        return item
+
+    @expose("/")
+    def index(self):
+        actor = current_actor()
+        items = db.session.scalars(sa.select(ServiceItem).where(
+            ServiceItem.code.in_(list(SCHEMAS)), ServiceItem.active.is_(True))).all()
+        batches = db.session.scalars(sa.select(ImportBatch).where(
+            ImportBatch.unit_id == actor.unit_id).order_by(ImportBatch.id.desc()).limit(20))
+        return self.render("imports/index.html", items=items, batches=batches,
+                           allowed={i.code: p.may_handle_item(actor.grant_level,
+                                                              actor.grant_items, i.code)
+                                    for i in items}, max_mb=MAX_FILE_BYTES >> 20)
+
+    @expose("/template/<code>/")
+    def template(self, code):
+        item = self._item(code)
+        return _download(template_workbook(SCHEMAS[code]), f"{item.name}模板.xlsx")
+
+    @expose("/upload/<code>/", methods=("POST",))
+    def upload(self, code):
+        item = self._item(code)
+        upload = request.files.get("file")
+        data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
+        if not data:
+            flash("请选择要导入的文件", "error")
+            return redirect(url_for(".index"))
+        actor = current_actor()
+        batch = new_batch(SCHEMAS[code], unit_id=actor.unit_id, item_id=item.id,
+                          account_id=actor.account_id, file_name=upload.filename, data=data)
+        record("import:check", actor_id=actor.account_id, actor_label=str(current_user),
+               ip=client_ip(), obj=batch, after={"file": batch.file_name,
+                                                 "good": batch.rows_good, "bad": batch.rows_bad})
+        db.session.commit()
+        return redirect(url_for(".batch", batch_id=batch.id))
+
+    @expose("/batch/<int:batch_id>/")
+    def batch(self, batch_id):
+        batch = scoped_or_404(ImportBatch, batch_id)
+        schema = SCHEMAS[batch.item.code]
+        return self.render("imports/batch.html", batch=batch, schema=schema,
+                           errors=batch.errors[:SHOWN_ERRORS], shown=SHOWN_ERRORS,
+                           duplicate=already_filed(batch))
+
+    @expose("/batch/<int:batch_id>/errors/")
+    def errors(self, batch_id):
+        batch = scoped_or_404(ImportBatch, batch_id)
+        schema = SCHEMAS[batch.item.code]
+        return _download(errors_workbook(schema, batch.errors),
+                         f"{schema.title}错误数据.xlsx")
+
+    @expose("/batch/<int:batch_id>/save/", methods=("POST",))
+    def save(self, batch_id):
+        """保存: the good rows become one batch filing, submitted for review; once only."""
+        batch = scoped_or_404(ImportBatch, batch_id)
+        item = self._item(batch.item.code)
+        actor = current_actor()
+        if batch.status != ImportStatus.CHECKED or not batch.rows:
+            flash("该批次已保存或没有可保存的数据", "error")
+            return redirect(url_for(".batch", batch_id=batch.id))
+        earlier = already_filed(batch)
+        if earlier is not None:
+            flash(f"同一文件已于批次{earlier.id}导入并保存（办件{earlier.application_id}），"
+                  "不会重复申报", "error")
+            return redirect(url_for(".batch", batch_id=batch.id))
+        # Claim the batch first: a double click or a second tab finds it already filed.
+        claimed = db.session.execute(sa.update(ImportBatch).where(
+            ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.CHECKED)
+            .values(status=ImportStatus.FILED)).rowcount
+        if not claimed:
+            db.session.rollback()
+            flash("该批次已保存，请勿重复提交", "error")
+            return redirect(url_for(".batch", batch_id=batch.id))
+        try:
+            application = create_filing(item, actor, {"rows": batch.rows,
+                                                      "batch_id": batch.id,
+                                                      "file_name": batch.file_name},
+                                        unit_id=actor.unit_id)
+            batch.application_id = application.id
+            transition(application, Action.SUBMIT, actor, actor_label=str(current_user),
+                       ip=client_ip())
+            record("import:save", actor_id=actor.account_id, actor_label=str(current_user),
+                   ip=client_ip(), obj=batch, after={"application": application.id,
+                                                     "rows": len(batch.rows)})
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()
+            message = message_of(error)
+            if message is None:
+                raise
+            flash(message, "error")
+            return redirect(url_for(".batch", batch_id=batch.id))
+        flash(f"已保存{len(batch.rows)}行，生成办件{application.id}并提交审核", "info")
+        return redirect(url_for("unit_filing.detail", application_id=application.id))
