@@ -181,7 +181,7 @@ def _person_ids(id_nos: list[str]) -> dict[str, int]:
     found = {}
     for i in range(0, len(id_nos), 500):
         found.update(db.session.execute(sa.select(Person.id_no, Person.id).where(
-            Person.id_no.in_(id_nos[i:i + 500]))).tuples())
+            Person.id_no.in_(id_nos[i:i + 500]))).all())
     return found
 
 

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterable
 from decimal import Decimal
@@ -237,8 +238,7 @@ def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: in
               file_name: str, data: bytes) -> ImportBatch:
     """Read and check an upload into a stored (not yet filed) batch."""
     batch = ImportBatch(unit_id=unit_id, item_id=item_id, filed_by_id=account_id,
-                        file_name=(file_name or "upload")[:200],
-                        sha256=hashlib.sha256(data).hexdigest(), status=ImportStatus.CHECKED)
+                        file_name=(file_name or "upload")[:200], status=ImportStatus.CHECKED)
     try:
         results, problems = check_rows(schema, unit_id, read_table(data, schema))
     except BadFile as bad:
@@ -249,6 +249,12 @@ def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: in
     batch.errors = [{"row_no": r.row_no, "cells": [_json(v) for v in r.raw],
                      "reasons": [f"{h}：{m}" if h else m for h, m in r.errors]}
                     for r in results if not r.ok]
+    # Fingerprint the content, not the bytes: the same rows saved again by Excel (new
+    # timestamps inside the xlsx) are still the same filing.
+    content = [{k: v for k, v in row.items() if k != "row_no"} for row in batch.rows]
+    batch.sha256 = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False)
+                                  .encode()).hexdigest() if content else \
+        hashlib.sha256(data).hexdigest()
     batch.rows_total = len(results)
     batch.rows_good, batch.rows_bad = len(batch.rows), len(batch.errors)
     db.session.add(batch)
