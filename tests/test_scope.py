@@ -172,7 +172,7 @@ def _custom_rules(app, console):
             if rule.rule.startswith(f"/{console}/") and rule.arguments & ID_ARGUMENTS]
 
 
-ID_ARGUMENTS = {"application_id", "attachment_id", "grant_id", "institution_id"}
+ID_ARGUMENTS = {"application_id", "attachment_id", "grant_id", "institution_id", "batch_id"}
 
 
 @pytest.mark.parametrize("console", ["unit", "me"])
@@ -190,7 +190,14 @@ def test_every_page_taking_an_id_refuses_foreign_rows(app, request, console):
                             stored_path="probe")
     db.session.add(attachment)
     db.session.commit()
-    from models import Grant, Institution
+    from models import Grant, ImportBatch, Institution, ServiceItem
+
+    if foreign.unit_id:
+        item_id = db.session.scalar(sa.select(ServiceItem.id).where(
+            ServiceItem.code == "SB_ENROLL_BATCH"))
+        db.session.add(ImportBatch(unit_id=foreign.unit_id, item_id=item_id, file_name="x",
+                                   sha256="0" * 64, rows=[{"id_no": "x", "row_no": 2}]))
+        db.session.commit()
 
     def their_id(model):
         return db.session.scalar(sa.select(model.id).where(
@@ -198,7 +205,7 @@ def test_every_page_taking_an_id_refuses_foreign_rows(app, request, console):
 
     values = {"application_id": theirs.id, "attachment_id": attachment.id, "sheet": "form",
               "code": "SB_ENROLL", "grant_id": their_id(Grant),
-              "institution_id": their_id(Institution)}
+              "institution_id": their_id(Institution), "batch_id": their_id(ImportBatch)}
     rules = _custom_rules(app, console)
     assert rules, "the filing desk takes ids"
     token = csrf_token(client)
