@@ -234,16 +234,22 @@ def _json(value):
     return value
 
 
-def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: int,
-              file_name: str, data: bytes) -> ImportBatch:
-    """Read and check an upload into a stored (not yet filed) batch."""
-    batch = ImportBatch(unit_id=unit_id, item_id=item_id, filed_by_id=account_id,
-                        file_name=(file_name or "upload")[:200], status=ImportStatus.CHECKED)
+def check_upload(schema: BatchSchema, unit_id: int, data: bytes) -> tuple[
+        list[RowResult], list[str]]:
+    """Read and check an upload: (row results, file-level problems)."""
     try:
-        results, problems = check_rows(schema, unit_id, read_table(data, schema))
+        return check_rows(schema, unit_id, read_table(data, schema))
     except BadFile as bad:
-        results, problems = [], [str(bad)]
-    batch.problems = problems
+        return [], [str(bad)]
+
+
+def store_batch(schema: BatchSchema, results: list[RowResult], problems: list[str], *,
+                unit_id: int, item_id: int, account_id: int, file_name: str,
+                data: bytes) -> ImportBatch:
+    """A checked (not yet filed) batch holding the good rows and the bad rows' reasons."""
+    batch = ImportBatch(unit_id=unit_id, item_id=item_id, filed_by_id=account_id,
+                        file_name=(file_name or "upload")[:200], status=ImportStatus.CHECKED,
+                        problems=problems)
     batch.rows = [{k: _json(v) for k, v in r.values.items()} | {"row_no": r.row_no}
                   for r in results if r.ok]
     batch.errors = [{"row_no": r.row_no, "cells": [_json(v) for v in r.raw],
@@ -259,6 +265,14 @@ def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: in
     batch.rows_good, batch.rows_bad = len(batch.rows), len(batch.errors)
     db.session.add(batch)
     return batch
+
+
+def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: int,
+              file_name: str, data: bytes) -> ImportBatch:
+    """Read, check and store an upload as a batch (not yet filed)."""
+    results, problems = check_upload(schema, unit_id, data)
+    return store_batch(schema, results, problems, unit_id=unit_id, item_id=item_id,
+                       account_id=account_id, file_name=file_name, data=data)
 
 
 def already_filed(batch: ImportBatch) -> ImportBatch | None:
