@@ -23,6 +23,7 @@ from rules.imports import SCHEMAS
 from views.spreadsheets import template_workbook
 
 SCHEMA = SCHEMAS["SB_ENROLL_BATCH"]
+UNIT_ID = 1  # the first demo unit
 
 
 def workbook(rows: int, bad_share: float, seed: int) -> bytes:
@@ -64,15 +65,14 @@ def main(rows: int = 10_000) -> None:
     for label, bad_share, seed in (("valid", 0.0, 11), ("5% bad", 0.05, 12)):
         data = workbook(rows, bad_share, seed)
         with app.app_context():
-            unit_id = 1
             t_parse, table = timed(lambda data=data: read_table(data, SCHEMA))
             t_check, (results, problems) = timed(
-                lambda table=table: check_rows(SCHEMA, unit_id, table))
+                lambda table=table: check_rows(SCHEMA, UNIT_ID, table))
             assert not problems, problems
             good = sum(r.ok for r in results)
 
             def store(results=results, problems=problems, data=data):
-                batch = store_batch(SCHEMA, results, problems, unit_id=unit_id, item_id=1,
+                batch = store_batch(SCHEMA, results, problems, unit_id=UNIT_ID, item_id=1,
                                     account_id=1, file_name="bench.xlsx", data=data)
                 db.session.commit()
                 return batch
