@@ -3,6 +3,7 @@ from models.account import Account, StaffRole, hash_password
 from models.audit import AuditEvent
 from models.base import Base, db, utcnow
 from models.calendar import Holiday
+from models.certificate import Certificate
 from models.enrollment import Enrollment
 from models.finance import BenefitPayment, Contribution, PensionAccount
 from models.grant import Grant
@@ -15,7 +16,8 @@ from models.unit import Institution, Unit
 
 __all__ = [
     "Account", "Application", "ApplicationEvent", "Attachment", "AuditEvent", "Base",
-    "BenefitPayment", "Contribution", "Enrollment", "Grant", "Holiday", "ImportBatch",
-    "Institution", "LegacyAccount", "PensionAccount", "Person", "ServiceItem", "SmsCode",
-    "SmsOutbox", "StaffRole", "TalentRecognition", "Unit", "db", "hash_password", "utcnow",
+    "BenefitPayment", "Certificate", "Contribution", "Enrollment", "Grant", "Holiday",
+    "ImportBatch", "Institution", "LegacyAccount", "PensionAccount", "Person", "ServiceItem",
+    "SmsCode", "SmsOutbox", "StaffRole", "TalentRecognition", "Unit", "db", "hash_password",
+    "utcnow",
 ]

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from models import Application, ApplicationEvent, Enrollment, Person, TalentRecognition, Unit, db
 from rules.codes import EnrollmentStatus
@@ -265,7 +267,9 @@ def test_talent_filing_prepared_by_the_person_and_submitted_by_the_unit(person_c
     assert "须由所属单位提交" in html
     assert db.session.get(Application, application_id).state == "awaiting_unit"
     certificate = person_client.get(f"/me/filing/{application_id}/certificate/")
-    assert "社会保险参保证明" in certificate.get_data(as_text=True)
+    assert certificate.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(certificate.data)).pages[0].extract_text()
+    assert "个人社会保险参保证明" in text and "张伟" in text
     printed = person_client.get(f"/me/filing/{application_id}/print/publicity/")
     assert "公示表" in printed.get_data(as_text=True)
 

@@ -1,6 +1,6 @@
 """Presentation: the login blueprint and the three consoles."""
 from rules.workflow import Action
-from views import account, auth
+from views import account, auth, queries
 from views.consoles import build_consoles
 
 
@@ -8,4 +8,5 @@ def init_app(app) -> None:
     app.jinja_env.filters["action_label"] = Action.label_of
     auth.init_app(app)
     account.init_app(app)
+    app.register_blueprint(queries.bp)
     app.extensions["consoles"] = build_consoles(app)

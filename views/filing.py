@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from models import (
     Application,
     Attachment,
-    Enrollment,
     Person,
     ServiceItem,
     TalentRecognition,
@@ -36,6 +35,7 @@ from rules.workflow import EDITABLE, Action, Party, State, actions_from
 from views.auth import client_ip, current_actor, refuse
 from views.base import scoped_or_404
 from views.item_form import form_for, labelled_payload, payload_of
+from views.queries import person_certificate
 
 SHEETS = {"form": "申请表", "publicity": "公示表"}
 
@@ -350,13 +350,9 @@ class FilingDesk(BaseView):
     def certificate(self, application_id):
         """The social insurance certificate fetched automatically for the filing's person."""
         application = scoped_or_404(Application, application_id)
-        person = application.subject_person
-        if person is None:
+        if application.subject_person_id is None:
             abort(404)
-        rows = db.session.execute(sa.select(Enrollment, Unit.name).join(Unit).where(
-            Enrollment.person_id == person.id).order_by(Enrollment.start_date)).all()
-        return self.render("filing/certificate.html", person=person, rows=rows,
-                           today=dt.date.today(), application=application)
+        return person_certificate(application.subject_person_id)
 
     @expose("/lookup/")
     def lookup(self):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 
 from models import Application
+from rules.codes import InsuranceKind
 from rules.workflow import IN_PROGRESS, State
 
 #: Groups of filings the unit home page counts (单位主页).
@@ -29,3 +30,16 @@ class GroupFilter(BaseSQLAFilter):
 
     def operation(self):
         return "为"
+
+
+class InsuranceKindFilter(BaseSQLAFilter):
+    """Rows whose comma-separated insurance kinds include one kind."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=InsuranceKind.choices())
+
+    def apply(self, query, value, alias=None):
+        return query.filter(("," + self.column + ",").contains(f",{value},"))
+
+    def operation(self):
+        return "包含"

@@ -11,8 +11,9 @@ from views.auth import current_actor
 from views.base import ScopedModelView
 from views.delegation import InstitutionsView, MembersView
 from views.filing import FilingDesk, filing_link
-from views.filters import GroupFilter
+from views.filters import GroupFilter, InsuranceKindFilter
 from views.imports import ImportDesk
+from views.queries import UnitQueryDesk
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
 MEMBER_OR_INSTITUTION = frozenset({AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION})
@@ -34,8 +35,8 @@ class EmployeeView(ReadOnlyView):
     kinds = MEMBER
     column_list = ["person.name", "person.id_no", "insurance_kinds", "start_date", "wage",
                    "status"]
-    column_searchable_list = ["person.name", "person.id_no"]
-    column_filters = ["status", "start_date"]
+    column_filters = ["status", InsuranceKindFilter(Enrollment.insurance_kinds, "险种"),
+                      "person.name", "person.id_no", "start_date"]
     column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
     column_default_sort = ("id", True)
 
@@ -95,6 +96,7 @@ def register(admin) -> None:
                               url="filing"))
     admin.add_link(MemberLink(name="我的工作台", endpoint="unit_filing.workbench"))
     admin.add_view(ImportDesk(name="批量导入", endpoint="unit_import", url="import"))
+    admin.add_view(UnitQueryDesk(name="信息查询", endpoint="unit_query", url="query"))
     admin.add_view(MembersView(name="经办人管理", endpoint="unit_members", url="members"))
     admin.add_view(InstitutionsView(name="机构管理", endpoint="unit_institutions",
                                     url="institutions"))
