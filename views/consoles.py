@@ -10,6 +10,7 @@ from models.scope import scope_clause
 from rules.codes import AccountKind
 from views.auth import current_actor, refuse
 from views.counter import CounterView
+from views.dashboard import staff_dashboard
 from views.filters import GROUPS
 
 CONSOLES = {
@@ -38,6 +39,8 @@ class ConsoleIndex(AdminIndexView):
     @expose("/")
     def index(self):
         actor = current_actor()
+        if actor.kind == AccountKind.STAFF:
+            return staff_dashboard(self, actor)
         return self.render("console_index.html", actor=actor, home=home_counts(actor))
 
 

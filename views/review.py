@@ -66,7 +66,7 @@ class ReviewView(ReadOnlyStaffView):
     column_sortable_list = ["id", "state", "submitted_at", "deadline", "rating"]
     column_default_sort = [("deadline", False), ("id", False)]
     column_filters = ["state", "item.name", OverdueFilter(), RegionFilter(), "deadline",
-                      "rating"]
+                      "submitted_at", "rating"]
     column_labels = {**ReadOnlyStaffView.column_labels, "item.name": "事项"}
     details_template = "review/details.html"
     list_template = "review/list.html"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from argon2 import PasswordHasher
+from flask_admin.contrib.sqla.filters import FilterEqual
 
 from models import (
     Account,
@@ -162,7 +163,8 @@ class ApplicationEventView(ReadOnlyStaffView):
     resource = p.APPLICATIONS
     column_list = ["application_id", "action", "from_state", "to_state", "actor", "comment",
                    "at"]
-    column_filters = ["application_id", "action"]
+    column_filters = ["application_id", "action",
+                      FilterEqual(ApplicationEvent.actor_id, "操作人")]
     column_default_sort = ("id", True)
 
 

@@ -1,0 +1,45 @@
+"""The staff dashboard's figures, each one aggregate query (no rows are loaded)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from models.account import Account
+from models.base import db
+from models.service import Application, ApplicationEvent
+from rules.workflow import IN_PROGRESS, Action, State
+
+
+def by_state() -> dict[State, int]:
+    """Filings per state, every state listed."""
+    rows = dict(db.session.execute(sa.select(Application.state, sa.func.count())
+                                   .group_by(Application.state)).all())
+    return {state: rows.get(state, 0) for state in State}
+
+
+def overdue(today: dt.date) -> int:
+    """Filings the office still handles whose deadline has passed."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        Application.deadline < today, Application.state.in_([s.value for s in IN_PROGRESS])))
+
+
+def per_day(today: dt.date, days: int = 30) -> list[tuple[dt.date, int]]:
+    """Filings submitted per day over the last ``days`` days, zero days included."""
+    start = today - dt.timedelta(days=days - 1)
+    day = sa.func.date(Application.submitted_at)
+    rows = db.session.execute(sa.select(day, sa.func.count()).where(
+        Application.submitted_at >= dt.datetime.combine(start, dt.time()))
+        .group_by(day)).all()
+    counts = {str(d)[:10]: n for d, n in rows}
+    return [(start + dt.timedelta(days=i), counts.get(str(start + dt.timedelta(days=i)), 0))
+            for i in range(days)]
+
+
+def reviews_per_reviewer() -> list[tuple[int, str, int]]:
+    """(account id, name, decisions) per reviewer: approvals and rejections made."""
+    return db.session.execute(
+        sa.select(Account.id, Account.display_name, sa.func.count())
+        .join(ApplicationEvent, ApplicationEvent.actor_id == Account.id)
+        .where(ApplicationEvent.action.in_([Action.APPROVE.value, Action.REJECT.value]))
+        .group_by(Account.id, Account.display_name).order_by(sa.func.count().desc())).all()

@@ -1,0 +1,63 @@
+"""The staff dashboard: aggregate figures, charts served by the app, links to filtered lists."""
+from __future__ import annotations
+
+import datetime as dt
+import html as html_lib
+import json
+import re
+
+import sqlalchemy as sa
+
+from models import Application, db
+
+
+def _page(as_staff):
+    return as_staff("reviewer").get("/admin/").get_data(as_text=True)
+
+
+def _charts(page):
+    raw = re.search(r'id="dashboard-data" type="application/json">(.*?)</script>', page,
+                    re.S).group(1)
+    return json.loads(html_lib.unescape(raw))
+
+
+def _rows(client, url):
+    listing = client.get(url).get_data(as_text=True)
+    return set(re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', listing))
+
+
+def test_figures_come_from_the_database(as_staff):
+    page = _page(as_staff)
+    for state in ("submitted", "in_review", "completed"):
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+            Application.state == state))
+        assert f'data-state="{state}">{count}<' in page
+    charts = _charts(page)
+    submitted = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        Application.submitted_at >= dt.datetime.combine(
+            dt.date.today() - dt.timedelta(days=29), dt.time())))
+    assert sum(charts["days"]["values"]) == submitted and len(charts["days"]["values"]) == 30
+    assert "业务审核员" in charts["reviewers"]["labels"]
+
+
+def test_chart_links_open_the_filtered_lists(as_staff):
+    client = as_staff("reviewer")
+    charts = _charts(client.get("/admin/").get_data(as_text=True))
+    for label, url in zip(charts["states"]["labels"], charts["states"]["urls"], strict=True):
+        assert "flt0_" in url, label
+        for row_id in _rows(client, url):
+            assert db.session.get(Application, int(row_id)).state.label == label
+    page = client.get("/admin/").get_data(as_text=True)
+    overdue_url = html_lib.unescape(re.search(
+        r'href="([^"]+)">\s*<div class="h2 mb-0" id="overdue">', page).group(1))
+    assert "flt0_" in overdue_url
+    for url in charts["days"]["urls"] + charts["reviewers"]["urls"]:
+        assert "flt0_" in url and client.get(url).status_code == 200
+
+
+def test_charting_library_is_served_by_the_app(as_staff, client):
+    page = _page(as_staff)
+    sources = re.findall(r'<script src="([^"]+)"', page)
+    assert sources and not [s for s in sources if s.startswith(("http:", "https:", "//"))]
+    assert any("chart.umd.js" in s for s in sources)
+    assert client.get("/static/vendor/chartjs/chart.umd.js").status_code == 200
