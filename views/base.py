@@ -118,6 +118,15 @@ class ScopedModelView(ModelView):
         self.form_choices = {**choices, **(self.form_choices or {})}
         super().__init__(model, session or db, **kwargs)
 
+    #: A table of a city's size: its unfiltered list pages with prev/next instead of counting.
+    large_table = False
+
+    @property
+    def simple_list_pager(self) -> bool:
+        if not self.large_table or not has_request_context():
+            return False
+        return not any(k.startswith("flt") or k == "search" for k in request.args)
+
     # --- who may open the view ---------------------------------------------------------
     def is_accessible(self) -> bool:
         actor = current_actor()

@@ -1,6 +1,7 @@
 """The staff console (/admin/): every table, limited by staff role."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask_admin.contrib.sqla.filters import FilterEqual
 
@@ -29,6 +30,7 @@ from models.handlers import HANDLERS
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
 from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
+from rules.identity import normalise
 from views.auth import current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
 
@@ -59,6 +61,7 @@ class ReadOnlyStaffView(StaffView):
 
 
 class UnitView(StaffView):
+    large_table = True
     column_list = ["uscc", "unit_no", "name", "unit_type", "region_code", "status",
                    "online_status", "created_at"]
     column_searchable_list = ["uscc", "unit_no", "name"]
@@ -79,13 +82,31 @@ class InstitutionView(StaffView):
 
 
 class PersonView(StaffView):
+    """People, searched the way a clerk looks someone up: by ID number, phone or name."""
+
+    large_table = True
     column_list = ["name", "id_type", "id_no", "gender", "birth_date", "phone", "created_at"]
     column_searchable_list = ["id_no", "name", "phone"]
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        # Flask-Admin's search is lower(CAST(col)) LIKE '%term%' over every row; an ID
+        # number or phone is an exact, indexed match and a name a prefix range.
+        term = normalise(search)
+        if len(term) in (15, 18) and term[:15].isdigit():
+            clause = Person.id_no == term
+        elif len(term) == 11 and term.isdigit():
+            clause = Person.phone == term
+        else:
+            name = search.strip()
+            clause = sa.and_(Person.name >= name, Person.name < name + "\uffff")
+        return (query.filter(clause), count_query.filter(clause) if count_query is not None
+                else None, joins, count_joins)
     column_filters = ["id_type", "gender", "birth_date"]
     form_columns = ["id_type", "id_no", "name", "phone"]
 
 
 class AccountView(StaffView):
+    large_table = True
     resource = p.ACCOUNTS
     can_create = False  # accounts are opened through the counter services
     column_list = ["kind", "display_name", "username", "person", "unit", "institution",
@@ -107,6 +128,7 @@ class StaffRoleView(StaffView):
 
 
 class GrantView(StaffView):
+    large_table = True
     column_list = ["unit", "person", "level", "valid_from", "valid_to", "item_codes",
                    "revoked_at"]
     column_filters = ["level", "valid_to"]
@@ -116,6 +138,7 @@ class GrantView(StaffView):
 
 
 class EnrollmentView(StaffView):
+    large_table = True
     column_list = ["person", "unit", "insurance_kinds", "start_date", "wage", "status"]
     column_filters = ["status", "start_date", "unit_id", "person_id"]
     column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
@@ -160,6 +183,7 @@ class ServiceItemView(StaffView):
 
 
 class ApplicationEventView(ReadOnlyStaffView):
+    large_table = True
     resource = p.APPLICATIONS
     column_list = ["application_id", "action", "from_state", "to_state", "actor", "comment",
                    "at"]
@@ -182,6 +206,7 @@ class ImportBatchView(ReadOnlyStaffView):
 
 
 class ContributionView(StaffView):
+    large_table = True
     resource = p.FINANCE
     column_list = ["unit", "person", "period", "kind", "base", "unit_amount",
                    "personal_amount", "status"]
@@ -189,12 +214,14 @@ class ContributionView(StaffView):
 
 
 class BenefitPaymentView(StaffView):
+    large_table = True
     resource = p.FINANCE
     column_list = ["unit", "person", "period", "kind", "item", "amount", "paid_on"]
     column_filters = ["period", "kind", "unit_id"]
 
 
 class PensionAccountView(StaffView):
+    large_table = True
     resource = p.FINANCE
     column_list = ["person", "year", "months_paid", "base_total", "personal_paid",
                    "interest", "balance"]
@@ -253,6 +280,7 @@ class LegacyAccountView(StaffView):
 
 
 class AuditView(ReadOnlyStaffView):
+    large_table = True
     resource = p.AUDIT
     column_list = ["at", "actor_label", "action", "object_type", "object_id", "acting_for",
                    "ip"]
