@@ -82,6 +82,15 @@ def _register_commands(app: Flask) -> None:
         summary = load_demo()
         click.echo(summary)
 
+    @app.cli.command("seed-scale")
+    @click.option("--people", default=1_000_000, show_default=True)
+    @click.option("--units", default=100_000, show_default=True)
+    def seed_scale_command(people: int, units: int) -> None:
+        """Add a city's scale of synthetic units, people, enrollments and contributions."""
+        from models.scale import seed_scale
+
+        seed_scale(people=people, units=units, say=click.echo)
+
     @app.cli.command("seed-demo-if-empty")
     def seed_demo_if_empty() -> None:
         """Load the demo data only when the database has no units yet (used by make run)."""
