@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from models import Account, Grant, Person, Unit, db
 from models.accounts import (
@@ -26,20 +26,13 @@ from rules.codes import AccountKind, GrantLevel, IdType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from rules.passwords import password_problems
 from views.auth import HOME, client_ip
+from views.forms import rule
 
 bp = Blueprint("account", __name__)
 
 #: Endpoints an account that must change its password may still reach.
 OPEN_WHILE_FORCED = {"account.password", "auth.logout", "auth.login", "static"}
 
-
-def _rule(check):
-    def validator(form, field):
-        try:
-            field.data = check(field.data)
-        except InvalidValue as error:
-            raise ValidationError(str(error)) from None
-    return validator
 
 
 class NewPassword:
@@ -54,7 +47,7 @@ class ChangePasswordForm(NewPassword, FlaskForm):
 
 class ForgotForm(FlaskForm):
     uscc = StringField("统一社会信用代码", validators=[DataRequired("请输入统一社会信用代码"),
-                                               _rule(validate_uscc)])
+                                               rule(validate_uscc)])
     id_type = SelectField("法定代表人证件类型", choices=IdType.choices())
     id_no = StringField("法定代表人证件号码", validators=[DataRequired("请输入证件号码")])
     name = StringField("法定代表人姓名", validators=[DataRequired("请输入姓名")])
@@ -66,20 +59,20 @@ class CodeForm(NewPassword, FlaskForm):
 
 class PhoneForm(FlaskForm):
     phone = StringField("新手机号码", validators=[DataRequired("请输入手机号码"),
-                                            _rule(validate_mobile)])
+                                            rule(validate_mobile)])
     code = StringField("短信验证码", validators=[Optional(), Length(6, 6)])
 
 
 class RegisterForm(FlaskForm):
     uscc = StringField("统一社会信用代码", validators=[DataRequired("请输入统一社会信用代码"),
-                                               _rule(validate_uscc)])
+                                               rule(validate_uscc)])
     name = StringField("单位全称", validators=[DataRequired("请输入单位全称"), Length(max=100)])
     rep_id_type = SelectField("法定代表人证件类型", choices=IdType.choices())
     rep_id_no = StringField("法定代表人证件号码", validators=[DataRequired("请输入证件号码"),
-                                                     _rule(validate_resident_id)])
+                                                     rule(validate_resident_id)])
     rep_name = StringField("法定代表人姓名", validators=[DataRequired("请输入姓名")])
     phone = StringField("手机号码", validators=[DataRequired("请输入手机号码"),
-                                            _rule(validate_mobile)])
+                                            rule(validate_mobile)])
     agree = BooleanField("我已阅读并同意《网上办事服务协议》",
                          validators=[DataRequired("请阅读并同意服务协议")])
 
@@ -96,15 +89,15 @@ class LegacyForm(FlaskForm):
 
 class UpgradeForm(NewPassword, FlaskForm):
     rep_id_no = StringField("法定代表人身份证号码", validators=[DataRequired(),
-                                                       _rule(validate_resident_id)])
+                                                       rule(validate_resident_id)])
     rep_name = StringField("法定代表人姓名", validators=[DataRequired()])
     rep_phone = StringField("法定代表人手机号码", validators=[DataRequired(),
-                                                     _rule(validate_mobile)])
+                                                     rule(validate_mobile)])
     admin_id_no = StringField("管理员身份证号码", validators=[DataRequired(),
-                                                    _rule(validate_resident_id)])
+                                                    rule(validate_resident_id)])
     admin_name = StringField("管理员姓名", validators=[DataRequired()])
     admin_phone = StringField("管理员手机号码", validators=[DataRequired(),
-                                                   _rule(validate_mobile)])
+                                                   rule(validate_mobile)])
 
 
 def _policy(form, *identities) -> bool:

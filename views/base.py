@@ -82,11 +82,23 @@ def changes_of(model) -> tuple[dict, dict]:
     return before, after
 
 
-class ScopedModelView(ModelView):
-    """A ModelView that serves only the account kinds it names, and only rows in scope."""
+class KindGate:
+    """Opens a view to the account kinds it names; others get 403, anonymous users the login."""
 
     #: Account kinds that may open this view at all.
     kinds: frozenset[AccountKind] = frozenset()
+
+    def is_accessible(self) -> bool:
+        actor = current_actor()
+        return actor is not None and actor.kind in self.kinds
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+
+class ScopedModelView(KindGate, ModelView):
+    """A ModelView that serves only the account kinds it names, and only rows in scope."""
+
     #: Views reading a table that is not declared in models.scope stay empty for non-staff.
     column_labels = LABELS
     column_display_pk = False
@@ -127,14 +139,7 @@ class ScopedModelView(ModelView):
             return False
         return not any(k.startswith("flt") or k == "search" for k in request.args)
 
-    # --- who may open the view ---------------------------------------------------------
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind in self.kinds
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
-
+    # --- what the view allows ------------------------------------------------------------
     def _handle_view(self, name, **kwargs):
         response = super()._handle_view(name, **kwargs)
         if response is not None:

@@ -8,7 +8,8 @@ from flask_admin.theme import Bootstrap4Theme
 from models import Application, db
 from models.scope import scope_clause
 from rules.codes import AccountKind
-from views.auth import current_actor, refuse
+from views.auth import current_actor
+from views.base import KindGate
 from views.counter import CounterView
 from views.dashboard import staff_dashboard
 from views.filters import GROUPS
@@ -22,19 +23,13 @@ CONSOLES = {
 }
 
 
-class ConsoleIndex(AdminIndexView):
+class ConsoleIndex(KindGate, AdminIndexView):
     """A console's home page, refused to every other kind of account."""
 
     def __init__(self, kinds, **kwargs):
         self.kinds = kinds
         super().__init__(**kwargs)
 
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind in self.kinds
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
 
     @expose("/")
     def index(self):

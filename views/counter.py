@@ -11,7 +11,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from models import Account, Person, Unit, db
 from models.accounts import (
@@ -29,16 +29,9 @@ from models.audit import record
 from rules import permissions as p
 from rules.codes import AccountKind, OnlineStatus, UnitType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
-from views.auth import client_ip, current_actor, refuse
-
-
-def _rule(check):
-    def validator(form, field):
-        try:
-            field.data = check(field.data)
-        except InvalidValue as error:
-            raise ValidationError(str(error)) from None
-    return validator
+from views.auth import client_ip, current_actor
+from views.base import KindGate
+from views.forms import rule
 
 
 class Paperwork(FlaskForm):
@@ -48,22 +41,22 @@ class Paperwork(FlaskForm):
 
 
 class OpenUnitForm(Paperwork):
-    uscc = StringField("统一社会信用代码", validators=[DataRequired(), _rule(validate_uscc)])
+    uscc = StringField("统一社会信用代码", validators=[DataRequired(), rule(validate_uscc)])
     name = StringField("单位名称", validators=[DataRequired(), Length(max=100)])
     unit_type = SelectField("单位类型", choices=UnitType.choices())
     region_code = StringField("行政区划代码", validators=[DataRequired(), Length(6, 6)])
     address = StringField("地址", validators=[Length(max=200)])
     rep_id_no = StringField("法定代表人身份证号码", validators=[DataRequired(),
-                                                       _rule(validate_resident_id)])
+                                                       rule(validate_resident_id)])
     rep_name = StringField("法定代表人姓名", validators=[DataRequired(), Length(max=50)])
     rep_phone = StringField("法定代表人手机号码", validators=[DataRequired(),
-                                                     _rule(validate_mobile)])
+                                                     rule(validate_mobile)])
 
 
 class OpenPersonForm(Paperwork):
-    id_no = StringField("身份证号码", validators=[DataRequired(), _rule(validate_resident_id)])
+    id_no = StringField("身份证号码", validators=[DataRequired(), rule(validate_resident_id)])
     name = StringField("姓名", validators=[DataRequired(), Length(max=50)])
-    phone = StringField("手机号码", validators=[DataRequired(), _rule(validate_mobile)])
+    phone = StringField("手机号码", validators=[DataRequired(), rule(validate_mobile)])
 
 
 class TargetForm(Paperwork):
@@ -78,16 +71,14 @@ FORMS = {"open_unit": ("开通单位网上办事", OpenUnitForm),
          "unlock": ("账号解锁", TargetForm)}
 
 
-class CounterView(BaseView):
+class CounterView(KindGate, BaseView):
     """The counter clerk's desk."""
 
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind == AccountKind.STAFF and p.staff_may(
-            actor.roles, p.COUNTER, p.WRITE)
+    kinds = frozenset({AccountKind.STAFF})
 
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and p.staff_may(current_actor().roles, p.COUNTER,
+                                                        p.WRITE)
 
     def _audit(self, action, obj, form, **extra):
         record(f"counter:{action}", actor_id=current_actor().account_id,

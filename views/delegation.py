@@ -9,7 +9,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Grant, Institution, ServiceItem, Unit, db
@@ -30,19 +30,12 @@ from models.scope import scope_clause
 from rules.codes import AccountKind, Filer, GrantLevel
 from rules.delegation import MAY_MANAGE, DelegationRefused
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id
-from views.auth import client_ip, current_actor, refuse
-from views.base import scoped_or_404
+from views.auth import client_ip, current_actor
+from views.base import KindGate, scoped_or_404
+from views.forms import flash_form_errors, rule
 
 REFUSED = (AccountRefused, DelegationRefused, InvalidValue)
 
-
-def _rule(check):
-    def validator(form, field):
-        try:
-            field.data = check(field.data)
-        except InvalidValue as error:
-            raise ValidationError(str(error)) from None
-    return validator
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -61,16 +54,16 @@ class PeriodForm(FlaskForm):
 class MemberForm(PeriodForm):
     level = SelectField("级别", choices=[(GrantLevel.ADMIN.value, "管理员"),
                                         (GrantLevel.AGENT.value, "经办人")])
-    id_no = StringField("身份证号码", validators=[DataRequired(), _rule(validate_resident_id)])
+    id_no = StringField("身份证号码", validators=[DataRequired(), rule(validate_resident_id)])
     name = StringField("姓名", validators=[DataRequired()])
-    phone = StringField("手机号码", validators=[DataRequired(), _rule(validate_mobile)])
+    phone = StringField("手机号码", validators=[DataRequired(), rule(validate_mobile)])
 
 
 class AdminPersonForm(FlaskForm):
     id_no = StringField("机构管理员身份证号码",
-                        validators=[DataRequired(), _rule(validate_resident_id)])
+                        validators=[DataRequired(), rule(validate_resident_id)])
     name = StringField("姓名", validators=[DataRequired()])
-    phone = StringField("手机号码", validators=[DataRequired(), _rule(validate_mobile)])
+    phone = StringField("手机号码", validators=[DataRequired(), rule(validate_mobile)])
 
 
 def _item_choices():
@@ -80,15 +73,10 @@ def _item_choices():
         .order_by(ServiceItem.code))]
 
 
-class UnitDesk(BaseView):
+class UnitDesk(KindGate, BaseView):
     """A unit-console page for members; ``granter`` is the member's own grant."""
 
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind == AccountKind.UNIT_MEMBER
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    kinds = frozenset({AccountKind.UNIT_MEMBER})
 
     @property
     def granter(self) -> Grant:
@@ -130,9 +118,7 @@ class MembersView(UnitDesk):
     def add(self):
         form = self._form(MemberForm)
         if not form.validate_on_submit():
-            for field in form:
-                for error in field.errors:
-                    flash(f"{field.label.text}：{error}", "error")
+            flash_form_errors(form)
             return redirect(url_for(".index"))
         try:
             person = registered_individual(form.id_no.data, form.name.data.strip(),
@@ -217,9 +203,7 @@ class InstitutionsView(UnitDesk):
         institution = scoped_or_404(Institution, institution_id)
         form = AdminPersonForm()
         if not form.validate_on_submit():
-            for field in form:
-                for error in field.errors:
-                    flash(f"{field.label.text}：{error}", "error")
+            flash_form_errors(form)
             return redirect(url_for(".index"))
         try:
             admin = registered_individual(form.id_no.data, form.name.data.strip(),

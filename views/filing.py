@@ -32,8 +32,9 @@ from rules.eligibility import Refused, check_talent_filing
 from rules.identity import InvalidValue, validate_resident_id
 from rules.imports import SCHEMAS
 from rules.workflow import EDITABLE, Action, Party, State, actions_from
-from views.auth import client_ip, current_actor, refuse
-from views.base import scoped_or_404
+from views.auth import client_ip, current_actor
+from views.base import KindGate, scoped_or_404
+from views.forms import flash_form_errors
 from views.item_form import form_for, labelled_payload, payload_of
 from views.queries import person_certificate
 
@@ -45,19 +46,13 @@ def _may_file(actor: p.Actor, item: ServiceItem) -> bool:
         actor.grant_level, actor.grant_items, item.code)
 
 
-class FilingDesk(BaseView):
+class FilingDesk(KindGate, BaseView):
     """The filing pages of one console; the scope of every row comes from models.scope."""
 
     def __init__(self, kinds, **kwargs):
         self.kinds = kinds
         super().__init__(**kwargs)
 
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind in self.kinds
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -139,9 +134,7 @@ class FilingDesk(BaseView):
         form.meta.csrf = False
         ok = True
         if not form.validate():
-            for field in form:
-                for error in field.errors:
-                    flash(f"{field.label.text}：{error}", "error")
+            flash_form_errors(form)
             ok = False
         for label in missing_materials(application):
             flash(f"请上传必需材料：{label}", "error")
@@ -364,10 +357,10 @@ class FilingDesk(BaseView):
         except InvalidValue as error:
             return jsonify(ok=False, message=str(error))
         facts = enrollment_facts(self.actor.unit_id, id_no)
-        kinds = {"new": "新参保", "resume": "续保（曾在本单位参保，已暂停）"}
+        labels = {"new": "新参保", "resume": "续保（曾在本单位参保，已暂停）"}
         answer = {"ok": True, "kind": facts.kind.value if facts.kind else None,
                   "refusal": facts.refusal,
-                  "message": facts.refusal or kinds[facts.kind.value]}
+                  "message": facts.refusal or labels[facts.kind.value]}
         if facts.person is not None:
             answer.update(name=facts.person.name, phone=facts.person.phone or "")
         return jsonify(answer)

@@ -16,8 +16,8 @@ from rules import permissions as p
 from rules.codes import AccountKind, ImportStatus
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
 from rules.workflow import Action
-from views.auth import client_ip, current_actor, refuse
-from views.base import scoped_or_404
+from views.auth import client_ip, current_actor
+from views.base import KindGate, scoped_or_404
 from views.spreadsheets import errors_workbook, template_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,15 +29,10 @@ def _download(data: bytes, name: str) -> Response:
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
-class ImportDesk(BaseView):
+class ImportDesk(KindGate, BaseView):
     """Bulk filings for a unit's members; agents only for the items granted to them."""
 
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind == AccountKind.UNIT_MEMBER
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    kinds = frozenset({AccountKind.UNIT_MEMBER})
 
     def _item(self, code: str) -> ServiceItem:
         if code not in SCHEMAS:

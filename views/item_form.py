@@ -6,34 +6,19 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
-from rules.identity import InvalidValue
-
-
-class RuleValidator:
-    """Runs a validator from rules.fields and keeps its normalised value."""
-
-    def __init__(self, name: str):
-        self.rule = VALIDATORS[name]
-
-    def __call__(self, form, field):
-        if field.data in (None, ""):
-            return
-        try:
-            field.data = self.rule(field.data)
-        except InvalidValue as error:
-            raise ValidationError(str(error)) from None
+from views.forms import rule as rule_validator
 
 
 def _field(spec: dict, strict: bool):
     label = spec.get("label") or spec["name"]
     required = strict and spec.get("required")
     checks = [DataRequired(f"请填写“{label}”") if required else Optional()]
-    for rule in (TYPE_VALIDATORS.get(spec["type"]), spec.get("validator")):
-        if rule:
-            checks.append(RuleValidator(rule))
+    for name in (TYPE_VALIDATORS.get(spec["type"]), spec.get("validator")):
+        if name:
+            checks.append(rule_validator(VALIDATORS[name]))
     kind = spec["type"]
     if kind == "number":
         return DecimalField(label, validators=checks, places=2)

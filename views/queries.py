@@ -21,7 +21,8 @@ from models.queries import (
 from rules.codes import AccountKind, BenefitKind, InsuranceKind
 from rules.identity import InvalidValue
 from rules.periods import parse_period, previous
-from views.auth import current_actor, refuse
+from views.auth import current_actor
+from views.base import KindGate
 from views.certificates import person_certificate_pdf, unit_certificate_pdf
 
 bp = Blueprint("verify", __name__)
@@ -32,17 +33,9 @@ def _pdf(data: bytes, name: str) -> Response:
         "Content-Disposition": f"inline; filename={name}", "Cache-Control": "no-store"})
 
 
-class QueryDesk(BaseView):
+class QueryDesk(KindGate, BaseView):
     """A console page for one kind of account."""
 
-    kinds: frozenset[AccountKind] = frozenset()
-
-    def is_accessible(self) -> bool:
-        actor = current_actor()
-        return actor is not None and actor.kind in self.kinds
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
 
     def _period(self, default_last_month: bool = False) -> str | None:
         today = dt.date.today()
