@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 
 from models import (
     Account,
@@ -188,7 +188,7 @@ class ApplicationEventView(ReadOnlyStaffView):
     column_list = ["application_id", "action", "from_state", "to_state", "actor", "comment",
                    "at"]
     column_filters = ["application_id", "action",
-                      FilterEqual(ApplicationEvent.actor_id, "操作人")]
+                      IntEqualFilter(ApplicationEvent.actor_id, "操作人")]
     column_default_sort = ("id", True)
 
 
