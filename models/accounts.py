@@ -336,3 +336,36 @@ def upgrade_legacy(legacy: LegacyAccount, *, rep_id_no: str, rep_name: str, rep_
                                      items=set(), today=today)
     legacy.upgraded_at = utcnow()
     return unit, admin_password
+
+
+def import_legacy(results) -> tuple[int, list[str]]:
+    """Store checked legacy rows, all or none: (rows stored, problems by row)."""
+    from rules.imports import mark_duplicates
+
+    mark_duplicates(results, "old_login", "原登录名")
+    units = dict(db.session.execute(sa.select(Unit.uscc, Unit.id).where(
+        Unit.uscc.in_({r.values["uscc"] for r in results if r.ok}))).all())
+    taken = set(db.session.execute(sa.select(LegacyAccount.old_system,
+                                             LegacyAccount.old_login)).all())
+    hasher = PasswordHasher()
+    rows = []
+    for result in results:
+        if not result.ok:
+            continue
+        values = result.values
+        if values["uscc"] not in units:
+            result.errors.append(("统一社会信用代码", "系统中没有该单位"))
+        elif (values["old_system"], values["old_login"]) in taken:
+            result.errors.append(("原登录名", "该历史账号已导入"))
+        else:
+            secret = values["secret"]
+            rows.append(LegacyAccount(
+                old_system=values["old_system"], old_login=values["old_login"],
+                unit_id=units[values["uscc"]],
+                secret_hash=secret if secret.startswith("$argon2") else hasher.hash(secret)))
+    problems = [f"第{r.row_no}行 " + "；".join(f"{h}：{m}" for h, m in r.errors)
+                for r in results if not r.ok]
+    if problems:
+        return 0, problems
+    db.session.add_all(rows)
+    return len(rows), []

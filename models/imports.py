@@ -219,8 +219,9 @@ def check_rows(schema: BatchSchema, unit_id: int, rows: list[list]) -> tuple[
         results.append(result)
     if not results:
         return [], ["文件中没有数据行"]
-    mark_duplicates(results, "id_no", schema.columns[0].header)
-    check_against_records(schema, unit_id, results)
+    if schema.handler:  # a batch filing about people: checked against their records
+        mark_duplicates(results, "id_no", schema.columns[0].header)
+        check_against_records(schema, unit_id, results)
     return results, []
 
 

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rules.fields import validate_wage
-from rules.identity import InvalidValue, normalise, validate_mobile, validate_resident_id
+from rules.identity import (
+    InvalidValue,
+    normalise,
+    validate_mobile,
+    validate_resident_id,
+    validate_uscc,
+)
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: The column the error workbook adds; ignored when that workbook is uploaded again.
@@ -71,6 +77,14 @@ SCHEMAS = {
                example="解除或终止劳动关系"),
     ), "suspend_batch"),
 }
+
+#: Staff import of the cities' old accounts (地市历史用户), not a filing.
+LEGACY_SCHEMA = BatchSchema("LEGACY_ACCOUNTS", "地市历史用户导入", "2026.1", (
+    Column("old_system", "原系统名称", "text", example="杭州社保旧网办"),
+    Column("old_login", "原登录名", "text", example="hz000001"),
+    Column("secret", "原密码摘要或一次性验证码", "secret", example="Abc#12345"),
+    Column("uscc", "统一社会信用代码", "uscc", example="91330106MA2ABCDE1G"),
+), "")
 
 
 @dataclass
@@ -166,8 +180,15 @@ def _choice(column: Column):
     return parse
 
 
+def _secret(value) -> str:
+    text = str(value).strip()
+    if len(text) < 6:
+        raise InvalidValue("至少6个字符")
+    return text
+
+
 PARSERS = {"id_no": _id_no, "date": _date, "text": _text, "number": validate_wage,
-           "phone": _phone}
+           "phone": _phone, "secret": _secret, "uscc": validate_uscc}
 
 
 def _blank(value) -> bool:

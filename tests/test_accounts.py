@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import random
 import re
 
@@ -414,3 +415,22 @@ def test_legacy_upgrade(as_staff, app):
     again = _post(app.test_client(), "/upgrade", old_system="杭州社保旧网办",
                   old_login="hzold001", secret="Old#Code99")
     assert "已升级" in again.get_data(as_text=True)
+
+
+def test_staff_import_legacy_accounts_all_or_nothing(as_staff):
+    admin = as_staff("admin")
+    header = "原系统名称,原登录名,原密码摘要或一次性验证码,统一社会信用代码\n"
+    bad = header + f"旧网办,old1,Code#1234,{UNIT_A}\n旧网办,old1,Code#1234,{UNIT_A}\n" \
+        "旧网办,old2,Code#1234,91330106MA2B00000X\n"
+    html = admin.post("/admin/admin_legacy_account/import/", data={
+        "csrf_token": csrf_token(admin), "file": (io.BytesIO(bad.encode("gbk")), "old.csv")},
+        content_type="multipart/form-data").get_data(as_text=True)
+    assert "第3行" in html and "重复" in html and "第4行" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LegacyAccount)) == 0
+    good = header + f"旧网办,old1,Code#1234,{UNIT_A}\n旧网办,old2,Code#5678,{UNIT_A}\n"
+    admin.post("/admin/admin_legacy_account/import/", data={
+        "csrf_token": csrf_token(admin), "file": (io.BytesIO(good.encode()), "old.csv")},
+        content_type="multipart/form-data")
+    rows = db.session.scalars(sa.select(LegacyAccount).order_by(LegacyAccount.old_login)).all()
+    assert [r.old_login for r in rows] == ["old1", "old2"]
+    assert all(r.secret_hash.startswith("$argon2") for r in rows)

@@ -354,3 +354,31 @@ def test_export_follows_the_current_filter(as_staff):
         Person.gender == "F"))
     assert len(lines) == women and all("女" in line for line in lines)
     assert "*" in lines[0]  # an auditor sees ID numbers masked
+
+
+def test_overlong_cells_are_refused(unit_a):
+    ids = fresh_ids(1, 81)
+    batch, _ = upload(unit_a, filled(unit_a, [[ids[0], "名" * 300, None, "2026-11-01", 8000,
+                                               "五险"]]))
+    assert "超过200个字符" in reasons(batch)[2]
+
+
+def test_a_failure_in_the_middle_of_saving_leaves_nothing(unit_a, monkeypatch):
+    import views.imports
+
+    ids = fresh_ids(2, 91)
+    batch, _ = upload(unit_a, filled(unit_a, [[i, "中断", None, "2026-11-01", 8000, "五险"]
+                                              for i in ids]))
+    applications = db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(views.imports, "transition", broken)
+    with pytest.raises(RuntimeError):
+        unit_a.post(f"/unit/import/batch/{batch.id}/save/",
+                    data={"csrf_token": csrf_token(unit_a)})
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == \
+        applications
+    assert db.session.get(ImportBatch, batch.id).status == "checked"

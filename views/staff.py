@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import IntEqualFilter
+from flask_login import current_user
 
 from models import (
     Account,
@@ -25,13 +28,18 @@ from models import (
     StaffRole,
     TalentRecognition,
     Unit,
+    db,
 )
+from models.accounts import import_legacy
+from models.audit import record
 from models.handlers import HANDLERS
+from models.imports import BadFile, check_rows, read_table
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
 from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
 from rules.identity import normalise
-from views.auth import current_actor
+from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
+from views.auth import client_ip, current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
 
 
@@ -269,8 +277,38 @@ class LegacyAccountView(StaffView):
     form_args = {"secret_hash": {
         "description": "原系统的argon2密码摘要，或一次性验证码（保存时加密）"}}
 
+    list_template = "legacy/list.html"
+
     def on_form_prefill(self, form, id):
         form.secret_hash.data = ""
+
+    @expose("/import/", methods=("GET", "POST"))
+    def import_view(self):
+        """Bulk import of legacy accounts from a spreadsheet: every row valid, or none kept."""
+        if not self.can_create:
+            abort(403)
+        problems: list[str] = []
+        if request.method == "POST":
+            upload = request.files.get("file")
+            data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
+            try:
+                results, problems = check_rows(LEGACY_SCHEMA, 0,
+                                               read_table(data, LEGACY_SCHEMA)) \
+                    if data else ([], ["请选择文件"])
+            except BadFile as bad:
+                results, problems = [], [str(bad)]
+            if not problems:
+                stored, problems = import_legacy(results)
+            if not problems:
+                record("legacy:import", actor_id=current_actor().account_id,
+                       actor_label=str(current_user), ip=client_ip(),
+                       after={"rows": stored, "file": upload.filename})
+                db.session.commit()
+                flash(f"已导入{stored}个历史账号", "info")
+                return redirect(url_for(".index_view"))
+            db.session.rollback()
+        return self.render("legacy/import.html", problems=problems,
+                           headers=LEGACY_SCHEMA.headers)
 
     def check_change(self, model, is_created):
         if not model.secret_hash:
