@@ -30,6 +30,7 @@ from models.calendar import deadline_after
 from rules.codes import (
     AccountKind,
     BenefitKind,
+    EnrollmentStatus,
     Filer,
     GrantLevel,
     InstitutionLevel,
@@ -260,6 +261,7 @@ class _Loader:
         for unit, employees, _ in units:
             self.filings(unit, employees, items, today)
         self.talent_filing(zhang, units[0][0], items["RC_TALENT"], today)
+        self.retirees([unit for unit, _, _ in units], periods)
         db.session.commit()
         people = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
         return f"演示数据已载入：{len(units)} 个单位，{people} 名人员，{len(periods)} 个结算期。"
@@ -351,6 +353,28 @@ class _Loader:
         if code == "SB_UNIT_CHANGE":
             return {"name": "", "address": unit.address + "（新址）", "reason": "迁址"}, None
         return {"id_no": person.id_no, "hire_date": str(today), "position": "职员"}, person
+
+    def retirees(self, units, periods) -> None:
+        """Three retired former employees per unit, with a pension paid every period.
+
+        Drawn from a second generator so the demo accounts above keep their numbers.
+        """
+        rng = random.Random(7)
+        for unit in units:
+            for n in range(3):
+                name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+                person = Person(id_no=make_id_no(rng, self.used_ids), name=name)
+                db.session.add(person)
+                db.session.flush()
+                db.session.add(Enrollment(
+                    person=person, unit=unit, insurance_kinds=ALL_KINDS,
+                    start_date=dt.date(1995, 3, 1), end_date=dt.date(2025, 6, 30),
+                    wage=Decimal("6000"), status=EnrollmentStatus.SUSPENDED))
+                pension = Decimal(3200 + 450 * n + rng.randrange(0, 300))
+                db.session.add_all(BenefitPayment(
+                    unit_id=unit.id, person_id=person.id, period=period,
+                    kind=BenefitKind.PENSION, item="基本养老金", amount=pension,
+                    paid_on=dt.date(int(period[:4]), int(period[4:]), 20)) for period in periods)
 
     def talent_filing(self, person, unit, item, today) -> None:
         """An individual's talent filing, prepared and waiting for the unit to submit."""
