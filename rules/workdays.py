@@ -46,17 +46,6 @@ def add_workdays(start: dt.date, days: int, calendar: Calendar) -> Deadline:
     return Deadline(day, estimated)
 
 
-def workdays_between(start: dt.date, end: dt.date, calendar: Calendar) -> int:
-    """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
-    if end < start:
-        return -workdays_between(end, start, calendar)
-    count, day = 0, start
-    while day < end:
-        day += dt.timedelta(days=1)
-        count += calendar.is_workday(day)
-    return count
-
-
 def chinese_calendar_exceptions() -> dict[dt.date, tuple[bool, str]]:
     """Every exception chinesecalendar knows: day → (worked, holiday name)."""
     chinese = {h.value: h.chinese for h in chinese_calendar.Holiday}
