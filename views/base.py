@@ -24,6 +24,7 @@ from wtforms.validators import StopValidation, ValidationError
 from models import db
 from models.audit import record
 from models.scope import owner_values, scope_clause
+from models.workflow import message_of
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue, mask_id, mask_phone
 from rules.permissions import may_see_identifiers
@@ -331,3 +332,12 @@ def scoped_or_404(model, row_id: int):
     if row is None:
         abort(404)
     return row
+
+
+def flash_refusal(error: Exception) -> None:
+    """Roll back and show a workflow refusal as a message; anything else is re-raised."""
+    db.session.rollback()
+    message = message_of(error)
+    if message is None:
+        raise error
+    flash(message, "error")

@@ -153,13 +153,18 @@ class CounterView(KindGate, BaseView):
             ("姓名", form.name.data), ("登录名", f"{form.id_no.data} 或 {form.phone.data}"),
             ("申请单号", form.form_no.data)], password)
 
+    def _account_of(self, target) -> Account:
+        """The account a unit or person target names: for a unit, its legal representative's."""
+        account = legal_rep_account(target) if isinstance(target, Unit) else target
+        if account is None:
+            raise AccountRefused("该单位没有有效的法定代表人账号")
+        return account
+
     def _do_reset(self, form):
         target = self._target(form)
         if target is None:
             return None
-        account = legal_rep_account(target) if isinstance(target, Unit) else target
-        if account is None:
-            raise AccountRefused("该单位没有有效的法定代表人账号")
+        account = self._account_of(target)
         password = issue_password(account)
         self._audit("reset_password", account, form)
         db.session.commit()
@@ -190,9 +195,7 @@ class CounterView(KindGate, BaseView):
         target = self._target(form)
         if target is None:
             return None
-        account = legal_rep_account(target) if isinstance(target, Unit) else target
-        if account is None:
-            raise AccountRefused("该单位没有有效的法定代表人账号")
+        account = self._account_of(target)
         unlock(account)
         self._audit("unlock", account, form)
         db.session.commit()

@@ -25,7 +25,7 @@ from models.attachments import BadUpload, missing_materials, store_attachment
 from models.audit import record
 from models.handlers import enrollment_facts
 from models.scope import scope_clause
-from models.workflow import create_filing, message_of, party_of, transition
+from models.workflow import create_filing, party_of, transition
 from rules import permissions as p
 from rules.codes import AccountKind
 from rules.eligibility import Refused, check_talent_filing
@@ -33,7 +33,7 @@ from rules.identity import InvalidValue, validate_resident_id
 from rules.imports import SCHEMAS
 from rules.workflow import EDITABLE, Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
-from views.base import KindGate, scoped_or_404
+from views.base import KindGate, flash_refusal, scoped_or_404
 from views.forms import flash_form_errors
 from views.item_form import form_for, labelled_payload, payload_of
 from views.queries import person_certificate
@@ -117,11 +117,7 @@ class FilingDesk(KindGate, BaseView):
             db.session.commit()
             return True
         except Exception as error:
-            db.session.rollback()
-            message = message_of(error)
-            if message is None:
-                raise
-            flash(message, "error")
+            flash_refusal(error)
             return False
 
     def _submit_action(self, item) -> Action:

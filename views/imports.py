@@ -11,13 +11,13 @@ from flask_login import current_user
 from models import ImportBatch, ServiceItem, db
 from models.audit import record
 from models.imports import already_filed, new_batch
-from models.workflow import create_filing, message_of, transition
+from models.workflow import create_filing, transition
 from rules import permissions as p
 from rules.codes import AccountKind, ImportStatus
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
 from rules.workflow import Action
 from views.auth import client_ip, current_actor
-from views.base import KindGate, scoped_or_404
+from views.base import KindGate, flash_refusal, scoped_or_404
 from views.spreadsheets import errors_workbook, template_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -130,11 +130,7 @@ class ImportDesk(KindGate, BaseView):
                                                      "rows": len(batch.rows)})
             db.session.commit()
         except Exception as error:
-            db.session.rollback()
-            message = message_of(error)
-            if message is None:
-                raise
-            flash(message, "error")
+            flash_refusal(error)
             return redirect(url_for(".batch", batch_id=batch.id))
         flash(f"已保存{len(batch.rows)}行，生成办件{application.id}并提交审核", "info")
         return redirect(url_for("unit_filing.detail", application_id=application.id))
