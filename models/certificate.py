@@ -5,9 +5,11 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db, utcnow
+from models.person import Person
+from models.unit import Unit
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -22,6 +24,9 @@ class Certificate(db.Model):
     #: What the certificate states, as issued (verification shows exactly this).
     facts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+    person: Mapped[Person | None] = relationship()
 
 
 def issue(kind: str, facts: dict, *, unit_id: int | None = None, person_id: int | None = None,

@@ -14,6 +14,7 @@ from models import (
     Attachment,
     AuditEvent,
     BenefitPayment,
+    Certificate,
     Contribution,
     Enrollment,
     Grant,
@@ -317,6 +318,18 @@ class LegacyAccountView(StaffView):
             model.secret_hash = PasswordHasher().hash(model.secret_hash)
 
 
+class CertificateView(ReadOnlyStaffView):
+    """参保证明 as issued, looked up by verification code."""
+
+    resource = p.APPLICATIONS
+    large_table = True
+    column_list = ["code", "kind", "unit", "person", "period", "issued_at"]
+    column_labels = {**StaffView.column_labels, "code": "验证码", "issued_at": "出具时间"}
+    column_searchable_list = ["code"]
+    column_filters = ["kind", "period"]
+    column_default_sort = ("id", True)
+
+
 class AuditView(ReadOnlyStaffView):
     large_table = True
     resource = p.AUDIT
@@ -342,6 +355,7 @@ def register(admin) -> None:
         (BenefitPaymentView, BenefitPayment, "待遇支付", "待遇与缴费"),
         (PensionAccountView, PensionAccount, "个人养老帐户", "待遇与缴费"),
         (TalentView, TalentRecognition, "人才认定", "待遇与缴费"),
+        (CertificateView, Certificate, "参保证明", "待遇与缴费"),
         (ServiceItemView, ServiceItem, "事项管理", "系统管理"),
         (HolidayView, Holiday, "工作日历", "系统管理"),
         (AccountView, Account, "网办账号", "系统管理"),
