@@ -9,6 +9,7 @@ scans of the large tables.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import sqlite3
@@ -44,7 +45,7 @@ def scale_member(app) -> tuple[str, str, str, str]:
             Enrollment.unit_id == unit.id).limit(1))
         if db.session.scalar(sa.select(Grant).where(Grant.unit_id == unit.id)) is None:
             db.session.add(Grant(unit_id=unit.id, person_id=person.id, level="legal_rep",
-                                 valid_from=__import__("datetime").date(2024, 1, 1)))
+                                 valid_from=dt.date(2024, 1, 1)))
             db.session.add(Account(kind="unit_member", person_id=person.id, unit_id=unit.id,
                                    login_key=f"unit:{unit.id}:{person.id}",
                                    password_hash=hash_password("Bench#2026"),

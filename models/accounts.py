@@ -22,6 +22,7 @@ from models.unit import Institution, Unit
 from rules.codes import AccountKind, GrantLevel, IdType, OnlineStatus, UnitStatus, UnitType
 from rules.delegation import DelegationRefused, check_add, check_manage, check_period
 from rules.identity import validate_uscc
+from rules.imports import mark_duplicates
 from rules.passwords import password_problems
 
 
@@ -340,8 +341,6 @@ def upgrade_legacy(legacy: LegacyAccount, *, rep_id_no: str, rep_name: str, rep_
 
 def import_legacy(results) -> tuple[int, list[str]]:
     """Store checked legacy rows, all or none: (rows stored, problems by row)."""
-    from rules.imports import mark_duplicates
-
     mark_duplicates(results, "old_login", "原登录名")
     units = dict(db.session.execute(sa.select(Unit.uscc, Unit.id).where(
         Unit.uscc.in_({r.values["uscc"] for r in results if r.ok}))).all())

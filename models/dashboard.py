@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from models.account import Account
 from models.base import db
 from models.service import Application, ApplicationEvent
-from rules.workflow import IN_PROGRESS, Action, State
+from models.service import overdue as overdue_clause
+from rules.workflow import Action, State
 
 
 def by_state() -> dict[State, int]:
@@ -21,7 +22,7 @@ def by_state() -> dict[State, int]:
 def overdue(today: dt.date) -> int:
     """Filings the office still handles whose deadline has passed."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
-        Application.deadline < today, Application.state.in_([s.value for s in IN_PROGRESS])))
+        overdue_clause(today)))
 
 
 def per_day(today: dt.date, days: int = 30) -> list[tuple[dt.date, int]]:

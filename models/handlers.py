@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from models.base import db
 from models.enrollment import Enrollment
+from models.imports import check_against_records
 from models.person import Person
 from models.service import Application
 from models.talent import TalentRecognition
@@ -21,6 +22,7 @@ from rules.codes import EnrollmentStatus, InsuranceKind, TalentLevel
 from rules.eligibility import EnrollmentKind, Refused, enrollment_kind, may_suspend
 from rules.fields import validate_wage
 from rules.identity import birth_date_of, gender_of, validate_resident_id
+from rules.imports import SCHEMAS, RowResult
 
 ALL_KINDS = ",".join(k.value for k in InsuranceKind)
 
@@ -134,9 +136,6 @@ def apply_talent(application: Application) -> None:
 
 def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int]:
     """The batch's rows re-checked now, or Refused naming the rows that no longer apply."""
-    from models.imports import check_against_records
-    from rules.imports import SCHEMAS, RowResult
-
     unit = _open_unit(application)
     schema = next(s for s in SCHEMAS.values() if s.handler == handler)
     results = [RowResult(row["row_no"], dict(row)) for row in application.payload["rows"]]

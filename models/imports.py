@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
 from models.base import db
 from models.enrollment import Enrollment
@@ -84,8 +85,6 @@ def _read_xlsx(data: bytes, schema: BatchSchema) -> list[list]:
     packed = sum(i.compress_size for i in infos) or 1
     if unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_COMPRESSION_RATIO:
         raise BadFile("文件解压后过大，已拒绝")
-    from openpyxl import load_workbook
-
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds on a broken file

@@ -11,7 +11,7 @@ from models.base import CreatedMixin, code_column, db, utcnow
 from models.person import Person
 from models.unit import Institution, Unit
 from rules.codes import Filer, ImportStatus
-from rules.workflow import State
+from rules.workflow import IN_PROGRESS, State
 
 
 class ServiceItem(CreatedMixin, db.Model):
@@ -81,6 +81,16 @@ class Application(CreatedMixin, db.Model):
 
     def __str__(self) -> str:
         return f"办件{self.id} {self.item.name if self.item else ''}"
+
+
+def in_progress() -> sa.ColumnElement[bool]:
+    """Filings the office is still handling (办理中)."""
+    return Application.state.in_([s.value for s in IN_PROGRESS])
+
+
+def overdue(today: dt.date) -> sa.ColumnElement[bool]:
+    """Filings still being handled whose deadline has passed."""
+    return sa.and_(Application.deadline < today, in_progress())
 
 
 class ApplicationEvent(db.Model):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import CreatedMixin, code_column, db
+from models.person import Person
 from rules.codes import InstitutionLevel, InstitutionType, OnlineStatus, UnitStatus, UnitType
 from rules.identity import validate_uscc
 
@@ -46,7 +47,7 @@ class Institution(CreatedMixin, db.Model):
     online_status: Mapped[OnlineStatus] = code_column(OnlineStatus, default=OnlineStatus.ACTIVE)
 
     unit: Mapped[Unit] = relationship(back_populates="institutions")
-    admin_person: Mapped[Person | None] = relationship()  # noqa: F821
+    admin_person: Mapped[Person | None] = relationship()
 
     def __str__(self) -> str:
         return self.name

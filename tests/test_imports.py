@@ -2,6 +2,7 @@
 the error workbook round trip, atomic saving, hostile files; and exports."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import random
 import re
@@ -201,8 +202,7 @@ def test_approval_of_a_batch_is_all_or_nothing(unit_a):
     db.session.add(person)
     db.session.flush()
     db.session.add(Enrollment(person_id=person.id, unit_id=other_unit.id,
-                              insurance_kinds="110", start_date=__import__("datetime").date(
-                                  2026, 1, 1), wage=5000))
+                              insurance_kinds="110", start_date=dt.date(2026, 1, 1), wage=5000))
     db.session.commit()
     switch(unit_a, "staff", "reviewer")
     review(unit_a, filing_id, "accept")

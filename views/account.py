@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from models import Account, Grant, Person, Unit, db
+from models import Account, Grant, LegacyAccount, Person, Unit, db
 from models.accounts import (
     AccountRefused,
     check_legacy,
@@ -300,8 +300,6 @@ def upgrade():
 
 @bp.route("/upgrade/finish", methods=["GET", "POST"])
 def upgrade_finish():
-    from models import LegacyAccount
-
     legacy = db.session.get(LegacyAccount, session.get("legacy") or 0)
     if legacy is None or legacy.upgraded_at is not None:
         return redirect(url_for("account.upgrade"))

@@ -126,8 +126,7 @@ class FilingDesk(KindGate, BaseView):
         return Action.SUBMIT
 
     def _check_complete(self, application) -> bool:
-        form = form_for(application.item, strict=True, formdata=None, data=application.payload)
-        form.meta.csrf = False
+        form = form_for(application.item, strict=True, data=application.payload, csrf=False)
         ok = True
         if not form.validate():
             flash_form_errors(form)

@@ -5,12 +5,13 @@ import sqlalchemy as sa
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 
 from models import Application
+from models.service import in_progress
 from rules.codes import InsuranceKind
-from rules.workflow import IN_PROGRESS, State
+from rules.workflow import State
 
 #: Groups of filings the unit home page counts (单位主页).
 GROUPS = {
-    "in_progress": ("办理中", Application.state.in_([s.value for s in IN_PROGRESS])),
+    "in_progress": ("办理中", in_progress()),
     "completed": ("已办结", Application.state == State.COMPLETED),
     "to_rate": ("待评价", sa.and_(Application.state == State.COMPLETED,
                                   Application.rating.is_(None))),

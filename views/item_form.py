@@ -36,11 +36,16 @@ class ItemForm(FlaskForm):
         locales = ["zh_CN", "zh"]
 
 
-def form_for(item, *, strict: bool, formdata=None, data: dict | None = None) -> FlaskForm:
-    """The form of ``item``; ``strict`` enforces required fields (submit, not draft)."""
+def form_for(item, *, strict: bool, formdata=None, data: dict | None = None,
+             csrf: bool = True) -> FlaskForm:
+    """The form of ``item``; ``strict`` enforces required fields (submit, not draft).
+
+    ``csrf=False`` checks a stored payload rather than a posted form.
+    """
     form_class = type(f"ItemForm_{item.code}", (ItemForm,), {
         spec["name"]: _field(spec, strict) for spec in item.form_fields or []})
-    return form_class(formdata=formdata, data=_from_payload(item, data or {}))
+    return form_class(formdata=formdata, data=_from_payload(item, data or {}),
+                      meta={"csrf": csrf})
 
 
 def _from_payload(item, payload: dict) -> dict:

@@ -12,9 +12,10 @@ from flask_login import current_user
 
 from models import Application, Attachment, Unit, db
 from models.audit import record
+from models.service import overdue
 from models.workflow import message_of, transition
 from rules import permissions as p
-from rules.workflow import IN_PROGRESS, Action, State
+from rules.workflow import Action, State
 from views.auth import client_ip, current_actor
 from views.base import scoped_or_404
 from views.filing import send_attachment
@@ -31,9 +32,8 @@ class OverdueFilter(BaseSQLAFilter):
         super().__init__(Application.deadline, name, options=(("1", "已超期"), ("0", "未超期")))
 
     def apply(self, query, value, alias=None):
-        overdue = sa.and_(Application.deadline < dt.date.today(),
-                          Application.state.in_([s.value for s in IN_PROGRESS]))
-        return query.filter(overdue if value == "1" else sa.not_(overdue))
+        late = overdue(dt.date.today())
+        return query.filter(late if value == "1" else sa.not_(late))
 
     def operation(self):
         return "为"
