@@ -1,18 +1,20 @@
 """The application factory and the command-line entry points (``flask --app app ...``)."""
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 import click
-from flask import Flask, redirect, url_for
+from flask import Flask, has_request_context, redirect, request, url_for
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.utils import import_string
 
+import observability
 from models import db
 from models.base import configure_engine
+from settings import Settings, check_production
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -28,6 +30,11 @@ def _secret_key(instance: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _request_writes() -> bool:
+    """A request that may write: its SQLite transactions take the write lock up front."""
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -46,24 +53,28 @@ def create_app(config: dict | None = None) -> Flask:
         UPLOAD_DIR=str(instance / "uploads"),
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
     )
-    if url := os.environ.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = url
-    if key := os.environ.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = key
+    app.config.update(Settings.from_env().app_config())
     app.config.update(config or {})
+    check_production(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+    if isinstance(app.config.get("SMS_SENDER"), str):
+        app.config["SMS_SENDER"] = import_string(app.config["SMS_SENDER"])
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, write_intent=_request_writes)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     Babel(app, locale_selector=lambda: "zh_Hans_CN")
 
+    observability.init_app(app)
+    from views import errors, health
     from views import init_app as init_views
 
     init_views(app)
+    errors.init_app(app)
+    health.init_app(app)
     _register_commands(app)
 
     @app.get("/")

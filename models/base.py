@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +22,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+#: How long a SQLite writer waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def utcnow() -> dt.datetime:
@@ -45,8 +49,16 @@ class CreatedMixin:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-def configure_engine(engine: sa.Engine) -> None:
-    """SQLite: enforce foreign keys, and let SQLAlchemy own transactions so SAVEPOINT works."""
+def configure_engine(engine: sa.Engine, write_intent: Callable[[], bool] | None = None) -> None:
+    """SQLite: enforce foreign keys, and let SQLAlchemy own transactions so SAVEPOINT works.
+
+    ``write_intent`` says whether the transaction about to begin belongs to work that will
+    write (the app passes "this request is a POST"). Such a transaction starts with
+    ``BEGIN IMMEDIATE``: it waits for the write lock up front (the busy timeout applies),
+    instead of reading first and failing at once with SQLITE_BUSY ("database is locked")
+    when it tries to write after another connection committed. SQLAlchemy's pysqlite docs,
+    "Serializable isolation / Savepoints / Transactional DDL", give the event recipe.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -55,10 +67,11 @@ def configure_engine(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None  # pysqlite's own BEGIN handling is off
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        immediate = write_intent is not None and write_intent()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -11,7 +11,15 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, has_request_context, request, stream_with_context
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    request,
+    stream_with_context,
+)
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_loader
@@ -25,6 +33,7 @@ from models import db
 from models.audit import record
 from models.scope import owner_values, scope_clause
 from models.workflow import message_of
+from observability import counted_rows
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue, mask_id, mask_phone
 from rules.permissions import may_see_identifiers
@@ -108,7 +117,12 @@ class ScopedModelView(KindGate, ModelView):
     can_set_page_size = True
     page_size_options = (20, 50, 100)
     export_types = ["csv", "xlsx"]
-    export_max_rows = 5000
+
+    @property
+    def export_max_rows(self) -> int:
+        """The most rows one export writes: the EXPORT_MAX_ROWS setting."""
+        return current_app.config["EXPORT_MAX_ROWS"] if has_request_context() else 0
+
     details_modal = False
 
     def __init__(self, model, session=None, **kwargs):
@@ -257,7 +271,8 @@ class ScopedModelView(KindGate, ModelView):
         mimetype = "text/csv" if export_type == "csv" else \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         filename = quote(self.get_export_name(export_type))
-        return Response(stream_with_context(stream(header, rows())), mimetype=mimetype,
+        return Response(stream_with_context(stream(header, counted_rows(rows(), export_type))),
+                        mimetype=mimetype,
                         headers={"Content-Disposition":
                                  f"attachment; filename*=UTF-8''{filename}"})
 
@@ -266,7 +281,7 @@ class ScopedModelView(KindGate, ModelView):
         sort = self._get_column_by_idx(view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
                                  view_args.search, view_args.filters, execute=False,
-                                 page_size=0)
+                                 page_size=self.export_max_rows)
         return query
 
 
