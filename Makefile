@@ -1,11 +1,12 @@
-# Two commands: `make run` (console with demo data on SQLite) and `make test` (whole suite).
+# `make run` (console with demo data on SQLite), `make test` (whole suite),
+# `make serve` (production: migrations, then gunicorn on DATABASE_URL and REDIS_URL).
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTHON ?= python3
 PORT   ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test bench clean
+.PHONY: run serve test bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +23,21 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo-if-empty
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	BIND=$${BIND:-127.0.0.1:$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py
+
+# Production: settings from the environment (README, Production); refuses SQLite or no SECRET_KEY.
+serve: $(VENV)/.installed
+	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/flask db upgrade
+	WANGBAN_ENV=$${WANGBAN_ENV:-production} exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run
+
+load: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.load $(ARGS)
 
 clean:
 	rm -rf $(VENV) instance/wangban.sqlite3*

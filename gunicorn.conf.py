@@ -1,0 +1,48 @@
+"""gunicorn's configuration (``make serve``, ``make run``): every value comes from settings.py.
+
+Memory bound: a worker answers at most GUNICORN_THREADS requests at once (sync: one), and a
+login holds one argon2 block (64 MiB at the production cost) while it verifies, so a worker
+peaks near its idle size + GUNICORN_THREADS × 64 MiB whatever the burst of logins, and the
+server near WEB_CONCURRENCY times that (README, Production).
+"""
+import os
+import shutil
+import tempfile
+
+from settings import Settings
+
+settings = Settings.from_env()
+
+wsgi_app = "app:create_app()"
+bind = settings.BIND
+workers = settings.WEB_CONCURRENCY
+worker_class = settings.GUNICORN_WORKER_CLASS
+threads = settings.GUNICORN_THREADS if settings.GUNICORN_WORKER_CLASS == "gthread" else 1
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests: whatever a library leaks stays bounded.
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = None  # the app writes one log line per request (observability.py)
+errorlog = "-"
+forwarded_allow_ips = "*" if settings.TRUSTED_PROXIES else "127.0.0.1"
+# No control socket: it lives at one path per user, so two servers on a machine would share it.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Metrics from every worker add up in one directory (prometheus_client multiprocess)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="wangban-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    else:  # values of a previous run would be added to this one's
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
