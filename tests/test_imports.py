@@ -91,7 +91,7 @@ def test_good_and_bad_rows_are_reported_with_row_column_and_reason(unit_a):
     rows = [
         [good[0], "甲", "13900001234", "2026-11-01", 8000, "五险"],
         [good[1], "乙", None, 46327, "9000", "养老医疗工伤"],            # Excel date serial
-        ["３３" + good[2][2:], "丙", None, "2026/11/1", 8000, "五险"],      # full-width digits
+        ["".join(chr(ord(c) + 0xFEE0) for c in good[2][:2]) + good[2][2:], "丙", None, "2026/11/1", 8000, "五险"],      # full-width digits
         [3.30106e17, "丁", None, "2026-11-01", 8000, "五险"],               # Excel made it a number
         ["3.30106E+17", "戊", None, "2026-11-01", 8000, "五险"],
         [good[0], "甲", None, "2026-11-01", 8000, "五险"],                  # duplicate of row 2

@@ -29,7 +29,7 @@ from models.workflow import create_filing, party_of, transition
 from rules import permissions as p
 from rules.codes import AccountKind
 from rules.eligibility import Refused, check_talent_filing
-from rules.identity import InvalidValue, validate_resident_id
+from rules.identity import InvalidValue, conversion_notice, validate_resident_id
 from rules.imports import SCHEMAS
 from rules.workflow import EDITABLE, Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
@@ -355,7 +355,8 @@ class FilingDesk(KindGate, BaseView):
         labels = {"new": "新参保", "resume": "续保（曾在本单位参保，已暂停）"}
         answer = {"ok": True, "kind": facts.kind.value if facts.kind else None,
                   "refusal": facts.refusal,
-                  "message": facts.refusal or labels[facts.kind.value]}
+                  "message": facts.refusal or labels[facts.kind.value],
+                  "notice": conversion_notice(request.args.get("id_no", ""), id_no)}
         if facts.person is not None:
             answer.update(name=facts.person.name, phone=facts.person.phone or "")
         return jsonify(answer)
