@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=1800,
         UPLOAD_DIR=str(instance / "uploads"),
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        OFFICE_TIMEZONE="Asia/Shanghai",
     )
     if url := os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = url

@@ -23,6 +23,7 @@ from models import (
     StaffRole,
     TalentRecognition,
     Unit,
+    clock,
     db,
     hash_password,
 )
@@ -417,7 +418,7 @@ def demo_accounts_text() -> str:
             lines.append(f"  单位 (kind=unit) {unit_name}: "
                          f"统一社会信用代码 {uscc} 或 单位编号 {unit_no}")
             current = uscc
-        expired = "（授权已过期）" if valid_to and valid_to < dt.date.today() else ""
+        expired = "（授权已过期）" if valid_to and valid_to < clock.today() else ""
         lines.append(f"    {GrantLevel.label_of(level)} {name}: {id_no} 或 {phone}{expired}")
     for inst_no, inst_name, id_no in db.session.execute(
             sa.select(Institution.institution_no, Institution.name, Person.id_no)

@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from models import clock
 from models.audit import record
 from models.base import db, utcnow
 from models.calendar import deadline_after
@@ -98,7 +99,7 @@ def transition(application: Application, action: Action, actor: p.Actor, *,
         application.revision += 1
         event.revision = application.revision
     if action in (Action.SUBMIT, Action.RESUBMIT):
-        deadline = deadline_after(today or dt.date.today(), application.item.time_limit_days)
+        deadline = deadline_after(today or clock.today(), application.item.time_limit_days)
         application.submitted_at = now
         application.deadline, application.deadline_estimated = deadline.day, deadline.estimated
         event.payload = dict(application.payload or {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import phonenumbers
 from stdnum import exceptions as stdnum_errors
@@ -31,7 +31,7 @@ _RANGE = re.compile(r"^\[(\d*)-(\d*)\]")
 _STILL_IN_FORCE = 9999
 
 
-@lru_cache(maxsize=None)
+@cache
 def _last_year_in_force(area: str) -> int:
     """The last year the six-digit region code was in force (9999: still is; -1: never was).
 
