@@ -28,6 +28,7 @@ from models import (
     hash_password,
 )
 from models.calendar import deadline_after
+from models.claims import claim_people
 from rules.codes import (
     AccountKind,
     BenefitKind,
@@ -340,6 +341,7 @@ class _Loader:
                 current = nxt
             assert current == state, (current, state)
             app.state = current
+            claim_people(app)
 
 
     def payload_for(self, code, person, unit, today) -> tuple[dict, Person | None]:
@@ -394,6 +396,8 @@ class _Loader:
                              from_state=State.DRAFT, to_state=State.AWAITING_UNIT,
                              actor=account, at=at + dt.timedelta(minutes=10)),
         ])
+        db.session.flush()
+        claim_people(app)
 
 
 def load_demo() -> str:

@@ -139,8 +139,11 @@ def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int
     """The batch's rows re-checked now, or Refused naming the rows that no longer apply."""
     unit = _open_unit(application)
     schema = next(s for s in SCHEMAS.values() if s.handler == handler)
-    results = [RowResult(row["row_no"], dict(row)) for row in application.payload["rows"]]
-    check_against_records(schema, unit.id, results)
+    rows = (application.payload or {}).get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise Refused("该批量办件没有数据行，不能办理")
+    results = [RowResult(row["row_no"], dict(row)) for row in rows]
+    check_against_records(schema, unit.id, results, application_id=application.id)
     bad = [r for r in results if not r.ok]
     if bad:
         listed = "；".join(f"第{r.row_no}行{r.errors[0][1]}" for r in bad[:5])

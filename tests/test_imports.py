@@ -176,11 +176,13 @@ def test_error_workbook_round_trip_and_atomic_save(unit_a):
     filing = db.session.get(Application, db.session.get(ImportBatch, batch.id).application_id)
     assert filing.state == "submitted" and len(filing.payload["rows"]) == 2
 
-    same, page = upload(unit_a, filled(unit_a, rows))
-    assert "不会重复申报" in page
+    same, page = upload(unit_a, filled(unit_a, rows))  # the same people again
+    assert same.rows_good == 0
+    assert f"已在办件{filing.id}中申报" in reasons(same)[2] and \
+        f"已在办件{filing.id}中申报" in reasons(same)[4]
     refused = unit_a.post(f"/unit/import/batch/{same.id}/save/",
                           data={"csrf_token": csrf_token(unit_a)}, follow_redirects=True)
-    assert "不会重复申报" in refused.get_data(as_text=True)
+    assert "没有可保存的数据" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before + 1
 
     switch(unit_a, "staff", "reviewer")
@@ -368,7 +370,7 @@ def test_overlong_cells_are_refused(unit_a):
 
 
 def test_a_failure_in_the_middle_of_saving_leaves_nothing(unit_a, monkeypatch):
-    import views.imports
+    import models.batch_filing
 
     ids = fresh_ids(2, 91)
     batch, _ = upload(unit_a, filled(unit_a, [[i, "中断", None, "2026-11-01", 8000, "五险"]
@@ -378,7 +380,7 @@ def test_a_failure_in_the_middle_of_saving_leaves_nothing(unit_a, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(views.imports, "transition", broken)
+    monkeypatch.setattr(models.batch_filing, "transition", broken)
     with pytest.raises(RuntimeError):
         unit_a.post(f"/unit/import/batch/{batch.id}/save/",
                     data={"csrf_token": csrf_token(unit_a)})
