@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=1800,
         UPLOAD_DIR=str(instance / "uploads"),
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        OFFICE_TIMEZONE="Asia/Shanghai",
     )
     app.config.update(Settings.from_env().app_config())
     app.config.update(config or {})

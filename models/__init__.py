@@ -4,6 +4,7 @@ from models.audit import AuditEvent
 from models.base import Base, db, utcnow
 from models.calendar import Holiday
 from models.certificate import Certificate
+from models.claims import FilingClaim
 from models.enrollment import Enrollment
 from models.finance import BenefitPayment, Contribution, PensionAccount
 from models.grant import Grant
@@ -20,4 +21,5 @@ __all__ = [
     "ImportBatch", "Institution", "LegacyAccount", "PensionAccount", "Person", "ServiceItem",
     "SmsCode", "SmsOutbox", "StaffRole", "TalentRecognition", "Unit", "db", "hash_password",
     "utcnow",
+    "FilingClaim",
 ]

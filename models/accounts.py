@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from models import clock
 from models.account import Account
 from models.base import db, utcnow
 from models.grant import Grant
@@ -121,7 +122,7 @@ def _legal_rep_grant(unit: Unit, person: Person) -> Grant:
     grant = db.session.scalar(sa.select(Grant).where(Grant.unit_id == unit.id,
                                                      Grant.person_id == person.id))
     if grant is None:
-        grant = Grant(unit_id=unit.id, person_id=person.id, valid_from=dt.date.today())
+        grant = Grant(unit_id=unit.id, person_id=person.id, valid_from=clock.today())
         db.session.add(grant)
     grant.level, grant.valid_to, grant.revoked_at = GrantLevel.LEGAL_REP, None, None
     return grant

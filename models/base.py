@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from rules import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -29,7 +31,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 def utcnow() -> dt.datetime:
     """Timezone-naive UTC now, the one clock every stored timestamp uses."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return clock.utc_now().replace(tzinfo=None)
 
 
 def code_column(enum, *, check_name: str | None = None, **kw):

@@ -23,10 +23,12 @@ from models import (
     StaffRole,
     TalentRecognition,
     Unit,
+    clock,
     db,
     hash_password,
 )
 from models.calendar import deadline_after
+from models.claims import claim_people
 from rules.codes import (
     AccountKind,
     BenefitKind,
@@ -339,6 +341,7 @@ class _Loader:
                 current = nxt
             assert current == state, (current, state)
             app.state = current
+            claim_people(app)
 
 
     def payload_for(self, code, person, unit, today) -> tuple[dict, Person | None]:
@@ -393,6 +396,8 @@ class _Loader:
                              from_state=State.DRAFT, to_state=State.AWAITING_UNIT,
                              actor=account, at=at + dt.timedelta(minutes=10)),
         ])
+        db.session.flush()
+        claim_people(app)
 
 
 def load_demo() -> str:
@@ -417,7 +422,7 @@ def demo_accounts_text() -> str:
             lines.append(f"  单位 (kind=unit) {unit_name}: "
                          f"统一社会信用代码 {uscc} 或 单位编号 {unit_no}")
             current = uscc
-        expired = "（授权已过期）" if valid_to and valid_to < dt.date.today() else ""
+        expired = "（授权已过期）" if valid_to and valid_to < clock.today() else ""
         lines.append(f"    {GrantLevel.label_of(level)} {name}: {id_no} 或 {phone}{expired}")
     for inst_no, inst_name, id_no in db.session.execute(
             sa.select(Institution.institution_no, Institution.name, Person.id_no)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from models.base import db
+from models import clock
+from models.base import db, utcnow
 from models.enrollment import Enrollment
 from models.imports import check_against_records
 from models.person import Person
@@ -127,7 +128,7 @@ def apply_talent(application: Application) -> None:
     person = application.subject_person
     if person is None:
         raise Refused("备案缺少人员信息")
-    today = dt.date.today()
+    today = clock.today()
     db.session.add(TalentRecognition(
         person_id=person.id, level=TalentLevel(application.payload["level"]),
         certificate_no=f"RC{today:%Y%m%d}{application.id:07d}", recognised_on=today,
@@ -138,8 +139,11 @@ def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int
     """The batch's rows re-checked now, or Refused naming the rows that no longer apply."""
     unit = _open_unit(application)
     schema = next(s for s in SCHEMAS.values() if s.handler == handler)
-    results = [RowResult(row["row_no"], dict(row)) for row in application.payload["rows"]]
-    check_against_records(schema, unit.id, results)
+    rows = (application.payload or {}).get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise Refused("该批量办件没有数据行，不能办理")
+    results = [RowResult(row["row_no"], dict(row)) for row in rows]
+    check_against_records(schema, unit.id, results, application_id=application.id)
     bad = [r for r in results if not r.ok]
     if bad:
         listed = "；".join(f"第{r.row_no}行{r.errors[0][1]}" for r in bad[:5])
@@ -157,15 +161,14 @@ def apply_enroll_batch(application: Application) -> None:
         db.session.execute(sa.insert(Person), [{
             "id_type": "01", "id_no": r["id_no"], "name": r["name"],
             "phone": r.get("phone") or None, "birth_date": birth_date_of(r["id_no"]),
-            "gender": gender_of(r["id_no"]), "created_at": dt.datetime.now(dt.UTC).replace(
-                tzinfo=None)} for r in fresh])
+            "gender": gender_of(r["id_no"]), "created_at": utcnow()} for r in fresh])
         known.update(_person_ids([r["id_no"] for r in fresh]))
     if new:
         db.session.execute(sa.insert(Enrollment), [{
             "person_id": known[r["id_no"]], "unit_id": unit_id,
             "insurance_kinds": r["insurance_kinds"], "start_date": _day(r["start_date"]),
             "wage": validate_wage(r["wage"]), "status": EnrollmentStatus.ACTIVE.value,
-            "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)} for r in new])
+            "created_at": utcnow()} for r in new])
     resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
     ids = _person_ids([r["id_no"] for r in resumed])
     for r in resumed:  # each resumed row keeps its own wage and kinds

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from models.base import db
+from models.claims import business_of, pending_filings
 from models.enrollment import Enrollment
 from models.person import Person
 from models.service import ImportBatch
@@ -175,13 +176,22 @@ def _enrollments(person_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     return found
 
 
-def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowResult]) -> None:
-    """Each good row's person against the records, looked up in sets (no per-row SELECT)."""
+def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowResult],
+                          application_id: int | None = None) -> None:
+    """Each good row's person against the records and the unit's unfinished filings of the
+    same business (other than ``application_id``), looked up in sets (no per-row SELECT)."""
     good = [r for r in results if r.ok]
+    id_header = schema.columns[0].header
+    pending = pending_filings(unit_id, business_of(schema.handler),
+                              [r.values["id_no"] for r in good], exclude=application_id)
+    for result in good:
+        if earlier := pending.get(result.values["id_no"]):
+            result.errors.append((id_header, f"已在办件{earlier}中申报，该办件尚未办结，"
+                                             "不能重复申报"))
+    good = [r for r in good if r.ok]
     people = _people([r.values["id_no"] for r in good])
     enrollments = _enrollments([pid for pid, _ in people.values()])
     active = EnrollmentStatus.ACTIVE
-    id_header = schema.columns[0].header
     for result in good:
         known = people.get(result.values["id_no"])
         rows = enrollments.get(known[0], []) if known else []

@@ -18,7 +18,7 @@ ZERO = Decimal("0.00")
 def payables(unit_id: int, period: str) -> list[dict]:
     """社保应付信息: per insurance kind, the unit part, the personal part and the total."""
     rows = db.session.execute(
-        sa.select(Contribution.kind, sa.func.count(),
+        sa.select(Contribution.kind, sa.func.count(sa.distinct(Contribution.person_id)),
                   sa.func.sum(Contribution.unit_amount), sa.func.sum(Contribution.personal_amount))
         .where(Contribution.unit_id == unit_id, Contribution.period == period)
         .group_by(Contribution.kind).order_by(Contribution.kind)).all()
@@ -96,10 +96,15 @@ def pension_accounts(unit_id: int, id_no: str, name: str, year: int | None):
 
 
 def unit_certificate_facts(unit_id: int, period: str) -> dict:
-    """What a unit's 参保证明 states for a period."""
+    """What a unit's 参保证明 states for a period, all from that period's contributions.
+
+    The head count is the people with a contribution in the period, not today's
+    enrolments (which move after the period and disagreed with every insurance line).
+    """
     unit = db.session.get(Unit, unit_id)
-    insured = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
-        Enrollment.unit_id == unit_id, Enrollment.status == EnrollmentStatus.ACTIVE))
+    insured = db.session.scalar(sa.select(sa.func.count(sa.distinct(Contribution.person_id)))
+                                .where(Contribution.unit_id == unit_id,
+                                       Contribution.period == period))
     kinds = payables(unit_id, period)
     return {"unit": unit.name, "uscc": unit.uscc, "unit_no": unit.unit_no, "period": period,
             "insured": insured,

@@ -18,7 +18,7 @@ from models.person import Person
 from models.unit import Unit
 from rules.codes import InsuranceKind
 from rules.contribution import amounts
-from rules.identity import _birthplace_known
+from rules.identity import region_in_force
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红娥玲芬燕彬斌宇浩凯"
@@ -31,7 +31,7 @@ BATCH = 20_000
 
 def _regions() -> list[str]:
     """Region codes valid for every birth year generated (1965-2003)."""
-    return [r for r in REGION_CANDIDATES if all(_birthplace_known(r, y)
+    return [r for r in REGION_CANDIDATES if all(region_in_force(r, y)
                                                 for y in (1965, 1980, 2003))]
 
 
@@ -58,7 +58,7 @@ def _insert(table, rows: Iterator[dict]) -> int:
 def seed_scale(people: int = 1_000_000, units: int = 100_000, period: str = "202610",
                say: Callable[[str], None] = print) -> None:
     """Add ``units`` units and ``people`` enrolled people, each with one period's
-    contributions and a pension account; every ID number passes ``stdnum.cn.ric``."""
+    contributions and a pension account; every ID number passes ``rules.identity``."""
     rng = random.Random(2026)
     regions = _regions()
     now = utcnow()

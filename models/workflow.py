@@ -11,9 +11,11 @@ import datetime as dt
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from models import clock
 from models.audit import record
 from models.base import db, utcnow
 from models.calendar import deadline_after
+from models.claims import claim_people
 from models.handlers import HANDLERS
 from models.service import Application, ApplicationEvent
 from rules import permissions as p
@@ -98,10 +100,12 @@ def transition(application: Application, action: Action, actor: p.Actor, *,
         application.revision += 1
         event.revision = application.revision
     if action in (Action.SUBMIT, Action.RESUBMIT):
-        deadline = deadline_after(today or dt.date.today(), application.item.time_limit_days)
+        deadline = deadline_after(today or clock.today(), application.item.time_limit_days)
         application.submitted_at = now
         application.deadline, application.deadline_estimated = deadline.day, deadline.estimated
         event.payload = dict(application.payload or {})
+    if action in (Action.PREPARE, Action.SUBMIT, Action.RESUBMIT):
+        claim_people(application)  # never file a person twice
     if action in (Action.APPROVE, Action.REJECT):
         application.decided_at, application.decided_by_id = now, actor.account_id
     # Flush the state change first: under concurrency the loser stops here (StaleDataError,

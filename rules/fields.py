@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from rules import clock
 from rules.contribution import BASE_UPPER
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 
@@ -32,9 +33,9 @@ def validate_wage(value) -> Decimal:
     return wage.quantize(Decimal("0.01"))
 
 
-def validate_not_future(value: dt.date) -> dt.date:
-    """A date that is not later than today."""
-    if value > dt.date.today():
+def validate_not_future(value: dt.date, today: dt.date | None = None) -> dt.date:
+    """A date that is not later than today (the office's, unless given)."""
+    if value > (today or clock.today_in(None)):
         raise InvalidValue("日期不能晚于今天")
     return value
 

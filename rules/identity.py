@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import phonenumbers
 from stdnum import exceptions as stdnum_errors
+from stdnum import numdb
 from stdnum.cn import ric, uscc
+
+from rules import clock
 
 
 class InvalidValue(ValueError):
@@ -21,36 +25,81 @@ def normalise(value: str | None) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value)).split()).upper()
 
 
-@lru_cache(maxsize=8192)
-def _birthplace_known(area: str, year: int) -> bool:
-    # stdnum's birthplace lookup scans its county table (~50 µs); verdicts depend only on
-    # the six-digit area code and the birth year, so they are cached on exactly that key.
-    probe = f"{area}{year:04d}0101000"
-    probe += ric.calc_check_digit(probe + "0")  # stdnum ignores the last character
-    try:
-        ric.get_birth_place(probe)
-    except stdnum_errors.ValidationError:
-        return False
-    return True
+#: Oldest holder accepted: a birth date at most this many years back.
+MAX_AGE_YEARS = 130
+_RANGE = re.compile(r"^\[(\d*)-(\d*)\]")
+_STILL_IN_FORCE = 9999
 
 
-def validate_resident_id(value: str) -> str:
-    """Return the normalised 18-digit resident ID number or raise InvalidValue."""
+@cache
+def _last_year_in_force(area: str) -> int:
+    """The last year the six-digit region code was in force (9999: still is; -1: never was).
+
+    python-stdnum's table (cn/loc.dat) marks each county with ``[start-end]``; a code is kept
+    by the people it was issued to, so only its end matters to a holder born before its start.
+    One scan per area code, then a dictionary lookup: the verdict needs only ``year <= last``.
+    """
+    results = numdb.get("cn/loc").info(area)
+    counties = [v for _, props in results for k, v in props.items() if k == "county"]
+    if not counties:
+        return -1
+    last = -1
+    for entry in ",".join(counties).split(","):
+        match = _RANGE.match(entry)
+        if not match or not match.group(2):
+            return _STILL_IN_FORCE
+        last = max(last, int(match.group(2)))
+    return last
+
+
+def region_in_force(area: str, birth_year: int) -> bool:
+    """True if ``area`` was a region code at some time from ``birth_year`` on.
+
+    Numbers are issued where and when the holder registers (from 1984 on), so a district
+    younger than its resident is normal (西湖区 330106 dates from 1983).
+    """
+    return birth_year <= _last_year_in_force(area)
+
+
+def from_first_generation(number: str) -> str:
+    """A 15-digit first-generation number as 18: the year gets 19, then the check character."""
+    body = number[:6] + "19" + number[6:15]
+    return body + ric.calc_check_digit(body + "0")  # stdnum ignores the last character
+
+
+def conversion_notice(raw, number: str) -> str | None:
+    """What to tell the user when a 15-digit number was converted, else None."""
+    typed = normalise(raw)
+    if len(typed) == 15 and typed != number:
+        return f"15位身份证号码{typed}已转换为18位：{number}"
+    return None
+
+
+def validate_resident_id(value: str, today: dt.date | None = None) -> str:
+    """Return the normalised 18-digit resident ID number or raise InvalidValue.
+
+    15-digit first-generation numbers are converted (see ``conversion_notice``).
+    """
     number = normalise(value)
+    if len(number) == 15 and number.isdigit():
+        number = from_first_generation(number)
     if len(number) != 18:
-        raise InvalidValue("身份证号码应为18位")
+        raise InvalidValue("身份证号码应为18位（或15位一代证号码）")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise InvalidValue("身份证号码只能由数字和末位X组成")
     if ric.calc_check_digit(number) != number[17]:
         raise InvalidValue("身份证号码校验位错误")
     try:
-        birth = ric.get_birth_date(number)
-    except stdnum_errors.ValidationError:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
         raise InvalidValue("身份证号码中的出生日期无效") from None
-    if birth > dt.date.today():
+    today = today or clock.today_in(None)
+    if birth > today:
         raise InvalidValue("身份证号码中的出生日期晚于今天")
-    if not _birthplace_known(number[:6], birth.year):
-        raise InvalidValue("身份证号码中的地区码无效")
+    if birth.year < today.year - MAX_AGE_YEARS:
+        raise InvalidValue(f"身份证号码中的出生日期早于{MAX_AGE_YEARS}年前")
+    if not region_in_force(number[:6], birth.year):
+        raise InvalidValue("身份证号码中的地区码无效（该地区码在出生年份之后不存在）")
     return number
 
 

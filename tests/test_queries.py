@@ -93,8 +93,9 @@ def test_unit_certificate_pdf_is_chinese_and_verifiable(unit_a, client):
     assert response.mimetype == "application/pdf"
     text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     unit = _unit(UNIT_A)
-    insured = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
-        Enrollment.unit_id == unit.id, Enrollment.status == "active"))
+    insured = db.session.scalar(sa.select(sa.func.count(sa.distinct(Contribution.person_id)))
+                                .where(Contribution.unit_id == unit.id,
+                                       Contribution.period == PERIOD))
     assert "单位社会保险参保证明" in text and unit.name in text and PERIOD in text
     assert f"参保缴费人数：{insured}人" in text and "企业职工基本养老保险" in text
     code = re.search(r"验证码：([A-Z0-9]{12})", text).group(1)
@@ -129,3 +130,40 @@ def test_employee_list_filters_by_insurance_kind(unit_a, app):
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
         Enrollment.unit_id == unit.id))
     assert len(export.strip().splitlines()) - 1 == total - 1
+
+
+def test_unit_certificate_figures_come_from_that_periods_contributions(unit_a):
+    """Hand-computed: three people paid in 202501, whatever the unit's enrolments are today."""
+    from models import Certificate
+
+    unit = _unit(UNIT_A)
+    people = db.session.scalars(sa.select(Enrollment.person_id).where(
+        Enrollment.unit_id == unit.id).order_by(Enrollment.id).limit(3)).all()
+    enrolled_today = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
+        Enrollment.unit_id == unit.id, Enrollment.status == "active"))
+    lines = [(people[0], "110", "800.00", "400.00"), (people[0], "210", "475.00", "100.00"),
+             (people[1], "110", "960.00", "480.00"),
+             (people[2], "110", "1120.00", "560.00"), (people[2], "410", "20.00", "0.00")]
+    for person_id, kind, unit_part, personal in lines:
+        db.session.add(Contribution(unit_id=unit.id, person_id=person_id, period="202501",
+                                    kind=kind, base=Decimal("5000"),
+                                    unit_amount=Decimal(unit_part),
+                                    personal_amount=Decimal(personal)))
+    db.session.commit()
+    response = unit_a.get("/unit/query/certificate/?period=202501&pdf=1")
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert enrolled_today != 3
+    assert "参保缴费人数：3人" in text
+    code = re.search(r"验证码：([A-Z0-9]{12})", text).group(1)
+    facts = db.session.scalar(sa.select(Certificate).where(Certificate.code == code)).facts
+    label = {k: InsuranceKind(k).label for k in ("110", "210", "410")}
+    assert facts["insured"] == 3
+    assert facts["kinds"] == [
+        {"kind": label["110"], "people": 3, "unit": "2880.00", "personal": "1440.00",
+         "total": "4320.00"},
+        {"kind": label["210"], "people": 1, "unit": "475.00", "personal": "100.00",
+         "total": "575.00"},
+        {"kind": label["410"], "people": 1, "unit": "20.00", "personal": "0.00",
+         "total": "20.00"},
+    ]
+    assert "4320.00" in text and "575.00" in text

@@ -56,14 +56,15 @@ def test_audit_events_cannot_be_changed_or_deleted(change):
 
 
 def test_seed_scale_writes_valid_identifiers():
-    from stdnum.cn import ric, uscc
+    from stdnum.cn import uscc
 
     from models.scale import seed_scale
+    from rules.identity import validate_resident_id
 
     before = db.session.scalar(sa.select(sa.func.max(Person.id)))
     seed_scale(people=300, units=30, say=lambda _: None)
     people = db.session.scalars(sa.select(Person.id_no).where(Person.id > before)).all()
-    assert len(people) == 300 and all(ric.is_valid(p) for p in people)
+    assert len(people) == 300 and all(validate_resident_id(p) == p for p in people)
     codes = db.session.scalars(sa.select(Unit.uscc).where(Unit.name.like("规模测试单位%"))).all()
     assert len(codes) == 30 and all(uscc.is_valid(c) for c in codes)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(

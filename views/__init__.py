@@ -1,4 +1,5 @@
 """Presentation: the login blueprint and the three consoles."""
+from models import clock
 from rules.workflow import Action
 from views import account, auth, queries
 from views.consoles import build_consoles
@@ -6,6 +7,7 @@ from views.consoles import build_consoles
 
 def init_app(app) -> None:
     app.jinja_env.filters["action_label"] = Action.label_of
+    app.jinja_env.filters["office_time"] = clock.shown
     auth.init_app(app)
     account.init_app(app)
     app.register_blueprint(queries.bp)

@@ -2,8 +2,6 @@
 unit self-registration and the legacy upgrade."""
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
@@ -11,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from models import Account, Grant, LegacyAccount, Person, Unit, db
+from models import Account, Grant, LegacyAccount, Person, Unit, clock, db
 from models.accounts import (
     AccountRefused,
     check_legacy,
@@ -311,7 +309,7 @@ def upgrade_finish():
             unit, admin_password = upgrade_legacy(
                 legacy, rep_id_no=form.rep_id_no.data, rep_name=form.rep_name.data.strip(),
                 rep_phone=form.rep_phone.data, admin=admin, password=form.password.data,
-                today=dt.date.today())
+                today=clock.today())
         except (AccountRefused, InvalidValue) as refused:
             db.session.rollback()
             flash(str(refused), "error")

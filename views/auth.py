@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
-from models import Account, db, utcnow
+from models import Account, clock, db, utcnow
 from models.audit import record
 from models.auth import LoginRefused, actor_for, find_account
 from rules.codes import AccountKind
@@ -75,7 +75,7 @@ def load_user(token: str) -> Account | None:
     if account is None or account.session_epoch != epoch:
         return None
     try:
-        g.actor = actor_for(account, dt.date.today())
+        g.actor = actor_for(account, clock.today())
     except LoginRefused:
         return None
     return account
@@ -115,7 +115,7 @@ def login():
             flash(message, "error")
             return render_template("login.html", form=form), 401
         try:
-            actor = actor_for(account, dt.date.today())
+            actor = actor_for(account, clock.today())
         except LoginRefused as refused:
             record("login_refused", actor_id=account.id, actor_label=str(account),
                    ip=client_ip(), obj=account, after={"reason": str(refused)})

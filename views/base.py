@@ -38,6 +38,7 @@ from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue, mask_id, mask_phone
 from rules.permissions import may_see_identifiers
 from views.auth import client_ip, current_actor, refuse
+from views.hardening import HardenedView
 from views.labels import LABELS
 from views.spreadsheets import stream_csv, stream_xlsx
 
@@ -106,7 +107,7 @@ class KindGate:
         return refuse()
 
 
-class ScopedModelView(KindGate, ModelView):
+class ScopedModelView(KindGate, HardenedView, ModelView):
     """A ModelView that serves only the account kinds it names, and only rows in scope."""
 
     #: Views reading a table that is not declared in models.scope stay empty for non-staff.

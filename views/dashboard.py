@@ -1,11 +1,9 @@
 """The staff console's home page: figures from aggregate queries, charts linking to lists."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import url_for
 
-from models import dashboard
+from models import clock, dashboard
 from rules.workflow import State
 
 
@@ -34,7 +32,7 @@ def staff_dashboard(index_view, actor):
     admin = index_view.admin
     review = _view(admin, "admin_application")
     events = _view(admin, "admin_application_event")
-    today = dt.date.today()
+    today = clock.today()
     states = dashboard.by_state()
     state_urls = {s.value: filter_url("admin_application", review, "办件状态", "equals", s.value)
                   for s in State}

@@ -1,8 +1,6 @@
 """经办人管理 and 机构管理 in the unit console; limits and rights come from rules.delegation."""
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -12,7 +10,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from models import Grant, Institution, ServiceItem, Unit, db
+from models import Grant, Institution, ServiceItem, Unit, clock, db
 from models.accounts import (
     AccountRefused,
     active_counts,
@@ -107,12 +105,12 @@ class MembersView(UnitDesk):
     def index(self):
         grants = db.session.scalars(sa.select(Grant).where(
             scope_clause(Grant, current_actor())).order_by(Grant.level, Grant.id)).all()
-        counts = active_counts(current_actor().unit_id, dt.date.today())
+        counts = active_counts(current_actor().unit_id, clock.today())
         granter = self.granter
         return self.render("delegation/members.html", grants=grants, counts=counts,
                            granter=granter, manages=MAY_MANAGE[GrantLevel(granter.level)],
-                           form=self._form(MemberForm, valid_from=dt.date.today()),
-                           today=dt.date.today(), levels=GrantLevel)
+                           form=self._form(MemberForm, valid_from=clock.today()),
+                           today=clock.today(), levels=GrantLevel)
 
     @expose("/add/", methods=("POST",))
     def add(self):
@@ -126,7 +124,7 @@ class MembersView(UnitDesk):
             grant, account, password = add_grant(
                 unit_id=current_actor().unit_id, granter=self.granter, person=person,
                 level=form.level.data, valid_from=form.valid_from.data,
-                valid_to=form.valid_to.data, items=set(form.items.data), today=dt.date.today())
+                valid_to=form.valid_to.data, items=set(form.items.data), today=clock.today())
             db.session.flush()
         except REFUSED as refused:
             db.session.rollback()

@@ -1,7 +1,6 @@
 """Filing desk (办事) in the unit and personal consoles: fill, attach, submit, follow."""
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from models import (
     ServiceItem,
     TalentRecognition,
     Unit,
+    clock,
     db,
+    utcnow,
 )
 from models.attachments import BadUpload, missing_materials, store_attachment
 from models.audit import record
@@ -29,7 +30,7 @@ from models.workflow import create_filing, party_of, transition
 from rules import permissions as p
 from rules.codes import AccountKind
 from rules.eligibility import Refused, check_talent_filing
-from rules.identity import InvalidValue, validate_resident_id
+from rules.identity import InvalidValue, conversion_notice, validate_resident_id
 from rules.imports import SCHEMAS
 from rules.workflow import EDITABLE, Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
@@ -143,7 +144,7 @@ class FilingDesk(KindGate, BaseView):
         last = db.session.scalar(sa.select(TalentRecognition).where(
             TalentRecognition.person_id == self.actor.person_id).order_by(
             TalentRecognition.recognised_on.desc()).limit(1))
-        check_talent_filing(last.recognised_on if last else None, dt.date.today())
+        check_talent_filing(last.recognised_on if last else None, clock.today())
         person = db.session.get(Person, self.actor.person_id)
         previous = db.session.scalar(sa.select(Application).where(
             Application.item_id == item.id, Application.subject_person_id == person.id)
@@ -318,7 +319,7 @@ class FilingDesk(KindGate, BaseView):
                 sa.update(Application).where(Application.id == application.id,
                                              Application.rating.is_(None))
                 .values(rating=score, rating_comment=request.form.get("comment", "")[:500],
-                        rated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+                        rated_at=utcnow())
                 .execution_options(synchronize_session=False)).rowcount
             db.session.commit()
             flash("感谢您的评价" if updated else "该办件已评价，每件只能评价一次",
@@ -331,7 +332,7 @@ class FilingDesk(KindGate, BaseView):
         if sheet not in SHEETS:
             abort(404)
         return self.render("filing/print.html", application=application, title=SHEETS[sheet],
-                           sheet=sheet, today=dt.date.today(),
+                           sheet=sheet, today=clock.today(),
                            fields=labelled_payload(application.item, application.payload or {}))
 
     @expose("/<int:application_id>/certificate/")
@@ -355,7 +356,8 @@ class FilingDesk(KindGate, BaseView):
         labels = {"new": "新参保", "resume": "续保（曾在本单位参保，已暂停）"}
         answer = {"ok": True, "kind": facts.kind.value if facts.kind else None,
                   "refusal": facts.refusal,
-                  "message": facts.refusal or labels[facts.kind.value]}
+                  "message": facts.refusal or labels[facts.kind.value],
+                  "notice": conversion_notice(request.args.get("id_no", ""), id_no)}
         if facts.person is not None:
             answer.update(name=facts.person.name, phone=facts.person.phone or "")
         return jsonify(answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash
 from wtforms.validators import ValidationError
 
-from rules.identity import InvalidValue
+from rules.identity import InvalidValue, conversion_notice, validate_resident_id
 
 
 def rule(check):
@@ -12,10 +12,13 @@ def rule(check):
     def validator(form, field):
         if field.data in (None, ""):
             return
+        typed = field.data
         try:
             field.data = check(field.data)
         except InvalidValue as error:
             raise ValidationError(str(error)) from None
+        if check is validate_resident_id and (notice := conversion_notice(typed, field.data)):
+            flash(f"{field.label.text}：{notice}", "info")
     return validator
 
 

@@ -1,12 +1,10 @@
 """信息查询 for units and individuals, 参保证明 PDFs, and the public certificate check."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_admin import BaseView, expose
 
-from models import Certificate, db
+from models import Certificate, clock, db
 from models.certificate import issue
 from models.queries import (
     benefit_detail,
@@ -38,7 +36,7 @@ class QueryDesk(KindGate, BaseView):
 
 
     def _period(self, default_last_month: bool = False) -> str | None:
-        today = dt.date.today()
+        today = clock.today()
         try:
             period = parse_period(request.args.get("period"), today)
         except InvalidValue as error:
@@ -71,7 +69,7 @@ class UnitQueryDesk(QueryDesk):
     @expose("/payables/<period>/<kind>/")
     def payable_detail(self, period, kind):
         try:
-            period, kind = parse_period(period, dt.date.today()), InsuranceKind(kind)
+            period, kind = parse_period(period, clock.today()), InsuranceKind(kind)
         except (InvalidValue, ValueError):
             abort(404)
         return self.render("query/payable_detail.html", period=period, kind=kind,
@@ -86,7 +84,7 @@ class UnitQueryDesk(QueryDesk):
     @expose("/benefits/<period>/<kind>/")
     def benefit_detail(self, period, kind):
         try:
-            period, kind = parse_period(period, dt.date.today()), BenefitKind(kind)
+            period, kind = parse_period(period, clock.today()), BenefitKind(kind)
         except (InvalidValue, ValueError):
             abort(404)
         name, id_no = request.args.get("name", ""), request.args.get("id_no", "")
@@ -114,7 +112,7 @@ class UnitQueryDesk(QueryDesk):
         certificate = issue("unit", facts, unit_id=self.unit_id, period=period)
         db.session.commit()
         return _pdf(unit_certificate_pdf(
-            facts, certificate.code, f"{dt.date.today():%Y年%m月%d日}",
+            facts, certificate.code, f"{clock.today():%Y年%m月%d日}",
             url_for("verify.check", code=certificate.code, _external=True)),
             f"unit-certificate-{period}.pdf")
 
@@ -125,7 +123,7 @@ def person_certificate(person_id: int) -> Response:
     certificate = issue("person", facts, person_id=person_id)
     db.session.commit()
     return _pdf(person_certificate_pdf(
-        facts, certificate.code, f"{dt.date.today():%Y年%m月%d日}",
+        facts, certificate.code, f"{clock.today():%Y年%m月%d日}",
         url_for("verify.check", code=certificate.code, _external=True)),
         "person-certificate.pdf")
 

@@ -1,8 +1,6 @@
 """Review (审核) in the staff console: the queue by deadline, accept, approve, reject."""
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -10,7 +8,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_login import current_user
 
-from models import Application, Attachment, Unit, db
+from models import Application, Attachment, Unit, clock, db
 from models.audit import record
 from models.service import overdue
 from models.workflow import message_of, transition
@@ -32,7 +30,7 @@ class OverdueFilter(BaseSQLAFilter):
         super().__init__(Application.deadline, name, options=(("1", "已超期"), ("0", "未超期")))
 
     def apply(self, query, value, alias=None):
-        late = overdue(dt.date.today())
+        late = overdue(clock.today())
         return query.filter(late if value == "1" else sa.not_(late))
 
     def operation(self):
