@@ -21,3 +21,9 @@ __all__ = [
     "SmsCode", "SmsOutbox", "StaffRole", "TalentRecognition", "Unit", "db", "hash_password",
     "utcnow",
 ]
+
+# Account security (issue 10): registrations, server-side sessions, the login log.
+from models.account import UnitRegistration  # noqa: E402
+from models.sessions import LoginLog, LoginSession  # noqa: E402
+
+__all__ += ["LoginLog", "LoginSession", "UnitRegistration"]

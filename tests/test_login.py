@@ -5,7 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from models import Account, AuditEvent, Grant, Institution, Person, Unit, db
+from models import Account, Grant, Institution, LoginLog, Person, Unit, db
 from rules.codes import GrantLevel, OnlineStatus
 from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
 
@@ -43,15 +43,15 @@ def test_institution_login(client):
     assert response.status_code == 302 and response.location.endswith("/unit/")
 
 
-def test_wrong_password_is_refused_and_audited(client):
+def test_wrong_password_is_refused_and_logged(client):
     response = login(client, "person", PERSON, password="Wrong@2026")
     assert response.status_code == 401
     assert "登录信息有误" in response.get_data(as_text=True)
     assert client.get("/me/").status_code == 302
     account = db.session.scalar(sa.select(Account).where(Account.login_key.like("person:%")))
     assert account.failed_logins == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "login_failed")) == 1
+    row = db.session.scalar(sa.select(LoginLog).where(LoginLog.outcome == "failure"))
+    assert (row.account_id, row.ip, row.login_name) == (account.id, "127.0.0.1", PERSON)
 
 
 def test_unknown_kind_or_wrong_unit_is_refused(client):

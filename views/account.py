@@ -25,7 +25,7 @@ from models.sms import CodeRefused, check_code, send_code
 from rules.codes import AccountKind, GrantLevel, IdType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from rules.passwords import password_problems
-from views.auth import HOME, client_ip
+from views.auth import HOME, client_ip, renew_session
 from views.forms import rule
 
 bp = Blueprint("account", __name__)
@@ -139,6 +139,7 @@ def password():
         elif _policy(form, *_identities(account)):
             set_own_password(account, form.password.data, *_identities(account))
             _audit("password_changed", account)
+            renew_session(account)  # other sessions ended with the old epoch; this one stays
             db.session.commit()
             login_user(account)  # the session carries the new epoch
             flash("密码已修改", "info")
