@@ -25,7 +25,7 @@ from models import (
     hash_password,
     utcnow,
 )
-from models.demo import make_id_no
+from models.demo import DEMO_PASSWORD, make_id_no
 from rules.passwords import password_problems
 from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
 from tests.helpers import member, switch
@@ -246,7 +246,10 @@ def test_sms_codes_expire_and_stop_after_five_wrong_tries(client):
 def test_phone_change_needs_a_code_sent_to_the_new_number(person_client):
     _post(person_client, "/account/phone", phone="13766667777")
     code = _latest_code("13766667777")
-    _post(person_client, "/account/phone", phone="13766667777", code=code)
+    no_password = _post(person_client, "/account/phone", phone="13766667777", code=code)
+    assert "请输入正确的登录密码" in no_password.get_data(as_text=True)
+    _post(person_client, "/account/phone", phone="13766667777", code=code,
+          current=DEMO_PASSWORD)
     assert db.session.scalar(sa.select(Person.phone).where(Person.id_no == PERSON)) == \
         "13766667777"
 
