@@ -23,3 +23,9 @@ __all__ = [
     "utcnow",
     "FilingClaim",
 ]
+
+# Account security (issue 10): registrations, server-side sessions, the login log.
+from models.account import UnitRegistration  # noqa: E402
+from models.sessions import LoginLog, LoginSession  # noqa: E402
+
+__all__ += ["LoginLog", "LoginSession", "UnitRegistration"]

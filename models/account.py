@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import threading
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -9,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import CreatedMixin, code_column, db
+from models.base import CreatedMixin, code_column, db, utcnow
 from models.person import Person
 from models.unit import Institution, Unit
 from rules.codes import AccountKind, StaffRoleName
@@ -20,9 +22,61 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher(**current_app.config["ARGON2_PARAMS"])
 
 
+_slots_lock = threading.Lock()
+
+
+def _hash_slots() -> threading.BoundedSemaphore:
+    """The per-process bound on concurrent argon2 computations (PASSWORD_HASH_CONCURRENCY).
+
+    Each computation holds ``memory_cost`` KiB; the bound caps their sum, whatever the number
+    of threads serving requests.
+    """
+    slots = current_app.extensions.get("password_hash_slots")
+    if slots is None:
+        with _slots_lock:
+            slots = current_app.extensions.setdefault(
+                "password_hash_slots",
+                threading.BoundedSemaphore(current_app.config["PASSWORD_HASH_CONCURRENCY"]))
+    return slots
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password`` with the configured cost."""
-    return _hasher().hash(password)
+    with _hash_slots():
+        return _hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches ``password_hash``; never raises on a malformed hash.
+
+    ``None`` (no such account) is verified against a dummy hash of the same cost, so an
+    unknown login name costs the same time as a known one.
+    """
+    hasher = _hasher()
+    if password_hash is None or not password_hash.startswith("$argon2"):
+        password_hash = _dummy_hash(hasher)
+        password = "\0" + password  # never matches
+    try:
+        with _hash_slots():
+            return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = ("dummy_hash", hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    cached = current_app.extensions.get(key)
+    if cached is None:
+        cached = current_app.extensions.setdefault(key, hasher.hash(secrets.token_hex(16)))
+    return cached
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True if the hash was made with other parameters than the configured ones."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
 
 
 class Account(CreatedMixin, db.Model):
@@ -78,10 +132,7 @@ class Account(CreatedMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         """True if ``password`` matches; never raises on a malformed hash."""
-        try:
-            return _hasher().verify(self.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return verify_password(self.password_hash, password)
 
     # Flask-Login: the id carries the epoch so a password change or cancellation logs out
     # every other session of the account.
@@ -116,3 +167,23 @@ class StaffRole(db.Model):
 
     def __str__(self) -> str:
         return StaffRoleName.label_of(self.role)
+
+
+class UnitRegistration(db.Model):
+    """A unit's self-registration as submitted: its contact data stays here until a counter
+    clerk verifies the legal representative in person and chooses the phone to keep."""
+
+    __tablename__ = "unit_registration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), unique=True)
+    rep_person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verified_at: Mapped[dt.datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    #: "file" (the person's phone on file kept) or "registered" (the registered one taken).
+    phone_choice: Mapped[str] = mapped_column(sa.String(12), default="")
+
+    unit: Mapped[Unit] = relationship()
+    rep_person: Mapped[Person] = relationship()

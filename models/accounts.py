@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import string
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models import clock
-from models.account import Account
+from models.account import Account, UnitRegistration
 from models.base import db, utcnow
+from models.errors import Refusal
 from models.grant import Grant
 from models.legacy import LegacyAccount
 from models.person import Person
@@ -24,35 +24,43 @@ from rules.codes import AccountKind, GrantLevel, IdType, OnlineStatus, UnitStatu
 from rules.delegation import DelegationRefused, check_add, check_manage, check_period
 from rules.identity import validate_uscc
 from rules.imports import mark_duplicates
-from rules.passwords import password_problems
+from rules.passwords import OTP_ALPHABET, OTP_GROUPS, password_problems
+from rules.regions import within_regions
 
 
-class AccountRefused(Exception):
+class AccountRefused(Refusal):
     """The account change is not possible; the message says why in Chinese."""
 
 
 def one_time_password() -> str:
-    """A random 12-character password that meets the policy (never derived from the ID)."""
-    rng = secrets.SystemRandom()
+    """A random password to read aloud from a receipt, like ``K7QM-4XPA-9R``.
+
+    Upper-case letters and digits without look-alikes (no 0/O, 1/I/l), grouped by hyphens;
+    the hyphens make it meet the password policy (digits, upper case, a special character).
+    About 50 bits, never derived from the ID, and it must be changed at first login.
+    """
     while True:
-        chars = [rng.choice(string.ascii_uppercase.replace("O", "").replace("I", "")),
-                 rng.choice(string.ascii_lowercase.replace("l", "")),
-                 rng.choice("23456789"), rng.choice("@#%&*+=?")]
-        chars += [rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789")
-                  for _ in range(8)]
-        rng.shuffle(chars)
-        password = "".join(chars)
+        chars = "".join(secrets.choice(OTP_ALPHABET) for _ in range(sum(OTP_GROUPS)))
+        groups, start = [], 0
+        for size in OTP_GROUPS:
+            groups.append(chars[start:start + size])
+            start += size
+        password = "-".join(groups)
         if not password_problems(password):
             return password
 
 
 def issue_password(account: Account) -> str:
-    """Give ``account`` a one-time password it must change at first login; returns it."""
+    """Give ``account`` a one-time password it must change at first login; returns it.
+
+    It never reopens a cancelled account: that is 开通, at the counter.
+    """
+    if not account.active:
+        raise AccountRefused("该账号的网上办事权限已注销，不能重置密码；如需恢复请办理开通")
     password = one_time_password()
     account.set_password(password)
     account.must_change_password = True
     account.failed_logins, account.locked_until = 0, None
-    account.active = True
     return password
 
 
@@ -71,16 +79,30 @@ def find_person(id_no: str, id_type: str = IdType.RESIDENT) -> Person | None:
                                                      Person.id_no == id_no))
 
 
-def person_for(id_no: str, name: str, phone: str | None) -> Person:
-    """The person with this ID (name must match), created if the office does not know it."""
+def phone_taken(phone: str, person_id: int | None = None) -> bool:
+    """True if another person already has ``phone`` (it is a login name, so it is unique)."""
+    return db.session.scalar(sa.select(Person.id).where(
+        Person.phone == phone, Person.id != (person_id or 0)).limit(1)) is not None
+
+
+def person_for(id_no: str, name: str, phone: str | None, *, in_person: bool) -> Person:
+    """The person with this ID (name must match), created if the office does not know it.
+
+    Only a clerk who has the person in front of him (``in_person``) changes the phone of a
+    person the office knows; a self-service form never does. A new person gets the phone only
+    if nobody else has it.
+    """
     person = find_person(id_no)
     if person is None:
-        person = Person(id_type=IdType.RESIDENT, id_no=id_no, name=name, phone=phone or None)
+        usable = phone if phone and not phone_taken(phone) else None
+        person = Person(id_type=IdType.RESIDENT, id_no=id_no, name=name, phone=usable)
         db.session.add(person)
         db.session.flush()
     elif person.name != name:
         raise AccountRefused("证件号码与姓名不符")
-    elif phone and person.phone != phone:
+    elif in_person and phone and person.phone != phone:
+        if phone_taken(phone, person.id):
+            raise AccountRefused("该手机号码已被他人登记")
         person.phone = phone
     return person
 
@@ -102,7 +124,8 @@ def _account(kind: AccountKind, **owner) -> Account:
     key = Account.key_for(kind, **owner)
     account = db.session.scalar(sa.select(Account).where(Account.login_key == key))
     if account is None:
-        account = Account(kind=kind, login_key=key, password_hash="!", **owner)
+        account = Account(kind=kind, login_key=key, password_hash="!", active=True,
+                          session_epoch=0, **owner)
         db.session.add(account)
     return account
 
@@ -130,9 +153,27 @@ def _legal_rep_grant(unit: Unit, person: Person) -> Grant:
 
 # --- counter services (受理点) ---------------------------------------------------------------
 
+def counter_regions(clerk: Account) -> frozenset[str] | None:
+    """The regions a staff account serves at the counter: the union of the regions of its
+    roles; None (everywhere) only if one of its roles has no region limit."""
+    regions = {role.region_code for role in clerk.roles}
+    if not regions or None in regions or "" in regions:
+        return None
+    return frozenset(regions)
+
+
+def check_counter_region(clerk: Account, unit: Unit) -> None:
+    """Refused unless ``unit`` lies in a region the clerk serves."""
+    if not within_regions(counter_regions(clerk), unit.region_code):
+        raise AccountRefused(f"该单位（行政区划{unit.region_code}）不在您的受理区域内", status=403)
+
+
 def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address: str,
-              rep_id_no: str, rep_name: str, rep_phone: str) -> tuple[Unit, Account, str]:
+              rep_id_no: str, rep_name: str, rep_phone: str,
+              clerk: Account) -> tuple[Unit, Account, str]:
     """开通: online rights for a unit and its legal representative; returns the password."""
+    if not within_regions(counter_regions(clerk), region_code):
+        raise AccountRefused(f"行政区划{region_code}不在您的受理区域内", status=403)
     uscc = validate_uscc(uscc)
     unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == uscc))
     if unit is None:
@@ -144,21 +185,25 @@ def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address
         raise AccountRefused("该单位已开通网上办事，如需重置密码请办理密码重置")
     elif unit.name != name:
         raise AccountRefused("单位名称与已登记的名称不一致")
+    else:
+        check_counter_region(clerk, unit)
     unit.online_status, unit.status = OnlineStatus.ACTIVE, UnitStatus.NORMAL
-    rep = person_for(rep_id_no, rep_name, rep_phone)
+    rep = person_for(rep_id_no, rep_name, rep_phone, in_person=True)
     _legal_rep_grant(unit, rep)
     account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
     account.display_name = rep.name
+    account.active = True
     return unit, account, issue_password(account)
 
 
 def open_individual(*, id_no: str, name: str, phone: str) -> tuple[Account, str]:
     """开通: online rights for an individual; returns the one-time password."""
-    person = person_for(id_no, name, phone)
+    person = person_for(id_no, name, phone, in_person=True)
     account = _account(AccountKind.INDIVIDUAL, person_id=person.id)
     if account.id is not None and account.active:
         raise AccountRefused("该人员已开通网上办事，如需重置密码请办理密码重置")
     account.display_name = person.name
+    account.active = True  # 开通 is the one way back for a cancelled account
     return account, issue_password(account)
 
 
@@ -193,8 +238,39 @@ def cancel_account(account: Account) -> None:
 
 
 def unlock(account: Account) -> None:
-    """Lift a login lock at the counter."""
+    """Lift a login lock (at the counter, or a unit's manager for its members)."""
     account.failed_logins, account.locked_until = 0, None
+
+
+def member_account(grant: Grant) -> Account | None:
+    """The unit member account a grant belongs to."""
+    return db.session.scalar(sa.select(Account).where(
+        Account.kind == AccountKind.UNIT_MEMBER, Account.unit_id == grant.unit_id,
+        Account.person_id == grant.person_id))
+
+
+def _managed_account(grant: Grant, granter: Grant) -> Account:
+    if grant.id == granter.id:
+        raise DelegationRefused("请通过“修改密码”或受理点办理本人的账号")
+    check_manage(granter.level, grant.level)
+    account = member_account(grant)
+    if account is None or grant.revoked_at is not None:
+        raise DelegationRefused("该授权已撤销或尚未开通账号")
+    return account
+
+
+def reset_member_password(grant: Grant, *, granter: Grant) -> tuple[Account, str]:
+    """The legal representative or administrator gives a member it manages (an agent; the
+    legal representative also the administrator) a one-time password; returns it."""
+    account = _managed_account(grant, granter)
+    return account, issue_password(account)
+
+
+def unlock_member(grant: Grant, *, granter: Grant) -> Account:
+    """The legal representative or administrator lifts the login lock of a member."""
+    account = _managed_account(grant, granter)
+    unlock(account)
+    return account
 
 
 # --- delegation (经办人管理) ----------------------------------------------------------------
@@ -250,9 +326,7 @@ def revoke_grant(grant: Grant, *, granter: Grant) -> None:
         raise DelegationRefused("不能撤销本人的授权")
     check_manage(granter.level, grant.level)
     grant.revoked_at = utcnow()
-    account = db.session.scalar(sa.select(Account).where(
-        Account.kind == AccountKind.UNIT_MEMBER, Account.unit_id == grant.unit_id,
-        Account.person_id == grant.person_id))
+    account = member_account(grant)
     if account is not None:
         account.session_epoch += 1
 
@@ -280,7 +354,12 @@ def open_institution(institution: Institution, admin: Person) -> tuple[Account, 
 
 def register_unit(*, uscc: str, name: str, rep_id_no: str, rep_name: str, phone: str,
                   password: str, region_code: str) -> Unit:
-    """单位注册: waits as 待核验 until a counter clerk verifies the legal representative."""
+    """单位注册: waits as 待核验 until a counter clerk verifies the legal representative.
+
+    The registered phone stays on the registration: a person the office knows keeps the
+    phone on file (and with it his logins and SMS codes) until the clerk, with the legal
+    representative in front of him, chooses which phone to keep.
+    """
     uscc = validate_uscc(uscc)
     if db.session.scalar(sa.select(Unit.id).where(Unit.uscc == uscc)) is not None:
         raise AccountRefused("该统一社会信用代码已注册，请直接登录或办理密码找回")
@@ -288,7 +367,14 @@ def register_unit(*, uscc: str, name: str, rep_id_no: str, rep_name: str, phone:
                 region_code=region_code, online_status=OnlineStatus.PENDING)
     db.session.add(unit)
     db.session.flush()
-    rep = person_for(rep_id_no, rep_name, phone)
+    rep = find_person(rep_id_no)
+    if rep is None:
+        rep = Person(id_type=IdType.RESIDENT, id_no=rep_id_no, name=rep_name)
+        db.session.add(rep)
+        db.session.flush()
+    elif rep.name != rep_name:
+        raise AccountRefused("证件号码与姓名不符")
+    db.session.add(UnitRegistration(unit_id=unit.id, rep_person_id=rep.id, phone=phone))
     _legal_rep_grant(unit, rep)
     account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
     account.display_name = rep.name
@@ -296,10 +382,32 @@ def register_unit(*, uscc: str, name: str, rep_id_no: str, rep_name: str, phone:
     return unit
 
 
-def verify_registration(unit: Unit) -> None:
-    """A clerk checked the legal representative in person: the unit may log in."""
+def registration_of(unit: Unit) -> UnitRegistration | None:
+    """What the unit's self-registration submitted, if it registered itself."""
+    return db.session.scalar(sa.select(UnitRegistration).where(
+        UnitRegistration.unit_id == unit.id))
+
+
+def verify_registration(unit: Unit, *, clerk: Account, phone_choice: str = "file") -> None:
+    """A clerk checked the legal representative in person: the unit may log in.
+
+    ``phone_choice`` is the clerk's: keep the phone on file ("file") or take the one
+    registered ("registered"); a person without a phone on file gets the registered one.
+    """
     if unit.online_status != OnlineStatus.PENDING:
         raise AccountRefused("该单位不在待核验状态")
+    check_counter_region(clerk, unit)
+    registration = registration_of(unit)
+    if registration is not None:
+        person = registration.rep_person
+        if phone_choice == "registered" or not person.phone:
+            if person.phone != registration.phone:
+                if phone_taken(registration.phone, person.id):
+                    raise AccountRefused("注册的手机号码已被他人登记，请保留原手机号码或更正后再核验")
+                person.phone = registration.phone
+            phone_choice = "registered"
+        registration.phone_choice = phone_choice
+        registration.verified_at, registration.verified_by_id = utcnow(), clerk.id
     unit.online_status = OnlineStatus.ACTIVE
 
 
@@ -325,7 +433,7 @@ def upgrade_legacy(legacy: LegacyAccount, *, rep_id_no: str, rep_name: str, rep_
     Returns the unit and the administrator's one-time password.
     """
     unit = legacy.unit
-    rep = person_for(rep_id_no, rep_name, rep_phone)
+    rep = person_for(rep_id_no, rep_name, rep_phone, in_person=False)
     grant = _legal_rep_grant(unit, rep)
     account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
     account.display_name = rep.name

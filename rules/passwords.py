@@ -47,3 +47,14 @@ def after_failure(failures: int, now: dt.datetime) -> tuple[int, dt.datetime | N
 #: SMS verification codes (短信验证码).
 CODE_MINUTES = 5
 CODE_MAX_TRIES = 5
+
+#: One-time passwords (receipts): read aloud and typed from paper, so no look-alikes
+#: (0/O, 1/I/l) and no lower case; groups of 4-4-2 joined by hyphens.
+OTP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+OTP_GROUPS = (4, 4, 2)
+
+#: SMS codes to one phone (any purpose), and wrong codes per target before the flow locks
+#: until the next office day.
+SMS_PER_HOUR = 5
+SMS_PER_DAY = 10
+CODE_WRONG_PER_DAY = 10

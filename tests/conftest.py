@@ -134,3 +134,35 @@ def unit_a(client):
 def person_client(client):
     assert login(client, "person", PERSON).status_code == 302
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters start empty in every test: one app and one address serve them all."""
+    from views.security import limiter
+
+    limiter.reset()
+
+
+class Clock:
+    """The security clock (``models.sessions.now``), frozen; a test moves it by hand."""
+
+    def __init__(self):
+        from models.base import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        import datetime as dt
+
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    frozen = Clock()
+    monkeypatch.setattr("models.sessions.now", frozen)
+    return frozen

@@ -16,6 +16,7 @@ from models import (
     Grant,
     Institution,
     LegacyAccount,
+    LoginLog,
     Person,
     SmsCode,
     SmsOutbox,
@@ -24,7 +25,7 @@ from models import (
     hash_password,
     utcnow,
 )
-from models.demo import make_id_no
+from models.demo import DEMO_PASSWORD, make_id_no
 from rules.passwords import password_problems
 from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
 from tests.helpers import member, switch
@@ -157,30 +158,54 @@ def test_only_counter_roles_open_the_counter(as_staff):
 
 # --- lockout ----------------------------------------------------------------------------------
 
-def test_five_failures_lock_for_15_minutes_and_the_counter_unlocks(client, as_staff, app):
-    for _ in range(4):
-        assert login(client, "person", PERSON, password="Wrong#123").status_code == 401
-    fifth = login(client, "person", PERSON, password="Wrong#123")
-    assert "已锁定15分钟" in fifth.get_data(as_text=True)
-    right = login(client, "person", PERSON)
-    assert right.status_code == 403 and "账号已锁定" in right.get_data(as_text=True)
+def _person_account():
+    return db.session.scalar(sa.select(Account).where(Account.login_key.like("person:%"),
+                                                      Account.person.has(id_no=PERSON)))
 
-    account = db.session.scalar(sa.select(Account).where(Account.login_key.like("person:%"),
-                                                         Account.person.has(id_no=PERSON)))
-    account.locked_until = utcnow() - dt.timedelta(seconds=1)  # 15 minutes passed
-    db.session.commit()
-    assert login(client, "person", PERSON).status_code == 302
-    switch(client, "person", PERSON)
 
-    other = app.test_client()
+def _from(app, address):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_five_failures_lock_strangers_out_but_not_the_owner(app, clock, as_staff):
+    owner = _from(app, "10.0.0.5")
+    assert login(owner, "person", PERSON).status_code == 302  # a known address and device
+    attacker = _from(app, "198.51.100.7")
+    answers = [login(attacker, "person", PERSON, password="Wrong#123") for _ in range(5)]
+    assert {a.status_code for a in answers} == {401}
+    assert all("登录信息有误" in a.get_data(as_text=True) for a in answers)  # tells nothing
+    assert _person_account().locked_until == clock.now + dt.timedelta(minutes=15)
+
+    # The attacker, even with the password, is told of the lock and kept out.
+    refused = login(attacker, "person", PERSON)
+    assert refused.status_code == 403 and "临时锁定" in refused.get_data(as_text=True)
+    # The owner gets in from his known address, and with his device cookie from elsewhere.
+    assert login(_from(app, "10.0.0.5"), "person", PERSON).status_code == 302
+    owner.environ_base["REMOTE_ADDR"] = "172.16.0.9"
+    assert login(owner, "person", PERSON).status_code == 302
+    assert login(_from(app, "172.16.0.10"), "person", PERSON).status_code == 403
+    # The attack goes on: the lock stays for strangers.
+    assert _person_account().locked_until is not None
+
+    clock.advance(minutes=15)
+    assert login(attacker, "person", PERSON).status_code == 302
+    outcomes = db.session.scalars(sa.select(LoginLog.outcome).where(
+        LoginLog.account_id == _person_account().id).order_by(LoginLog.id)).all()
+    assert outcomes.count("failure") == 4 and outcomes.count("locked") == 3
+
+
+def test_the_counter_unlocks_a_locked_account(app, as_staff):
+    stranger = _from(app, "198.51.100.8")
     for _ in range(5):
-        login(other, "person", PERSON, password="Wrong#123")
+        login(stranger, "person", PERSON, password="Wrong#123")
+    assert login(stranger, "person", PERSON).status_code == 403
     clerk = as_staff("clerk")
     _post(clerk, "/admin/counter/unlock/", form_no="JS01", target="person", code=PERSON)
-    assert login(other, "person", PERSON).status_code == 302
-    failures = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "login_failed", AuditEvent.ip != ""))
-    assert failures >= 10
+    assert login(stranger, "person", PERSON).status_code == 302
+    assert db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "counter:unlock")).after["form_no"] == "JS01"
 
 
 # --- online recovery and phone change ----------------------------------------------------------
@@ -221,7 +246,10 @@ def test_sms_codes_expire_and_stop_after_five_wrong_tries(client):
 def test_phone_change_needs_a_code_sent_to_the_new_number(person_client):
     _post(person_client, "/account/phone", phone="13766667777")
     code = _latest_code("13766667777")
-    _post(person_client, "/account/phone", phone="13766667777", code=code)
+    no_password = _post(person_client, "/account/phone", phone="13766667777", code=code)
+    assert "请输入正确的登录密码" in no_password.get_data(as_text=True)
+    _post(person_client, "/account/phone", phone="13766667777", code=code,
+          current=DEMO_PASSWORD)
     assert db.session.scalar(sa.select(Person.phone).where(Person.id_no == PERSON)) == \
         "13766667777"
 

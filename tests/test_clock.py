@@ -23,7 +23,7 @@ def frozen(monkeypatch):
     return FROZEN
 
 
-def test_a_filing_at_2330_utc_is_dated_and_timed_in_beijing(unit_a, frozen):
+def test_a_filing_at_2330_utc_is_dated_and_timed_in_beijing(frozen, unit_a):
     application_id = filing_id(new_filing(unit_a, "unit", "SB_ENROLL", {
         "id_no": fresh_id_no(41), "name": "时钟测试", "phone": "13912345678",
         "start_date": "2026-11-01", "wage": "8000", "insurance_kinds": "110,210,310,410,510"}))
@@ -44,12 +44,12 @@ def test_a_filing_at_2330_utc_is_dated_and_timed_in_beijing(unit_a, frozen):
     assert "2026-12-01 07:30" in page and "2026-11-30 23:30" not in page
 
 
-def test_the_settlement_period_is_the_office_month(unit_a, frozen):
+def test_the_settlement_period_is_the_office_month(frozen, unit_a):
     page = unit_a.get("/unit/query/payables/").get_data(as_text=True)
     assert 'value="202612"' in page
 
 
-def test_the_office_time_zone_is_a_setting(app, unit_a, frozen, monkeypatch):
+def test_the_office_time_zone_is_a_setting(app, frozen, unit_a, monkeypatch):
     monkeypatch.setitem(app.config, "OFFICE_TIMEZONE", "UTC")
     page = unit_a.get("/unit/query/payables/").get_data(as_text=True)
     assert 'value="202611"' in page

@@ -5,7 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from models import Account, AuditEvent, Grant, Institution, Person, Unit, db
+from models import Account, Grant, Institution, LoginLog, LoginSession, Person, Unit, db
 from rules.codes import GrantLevel, OnlineStatus
 from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
 
@@ -43,15 +43,15 @@ def test_institution_login(client):
     assert response.status_code == 302 and response.location.endswith("/unit/")
 
 
-def test_wrong_password_is_refused_and_audited(client):
+def test_wrong_password_is_refused_and_logged(client):
     response = login(client, "person", PERSON, password="Wrong@2026")
     assert response.status_code == 401
     assert "登录信息有误" in response.get_data(as_text=True)
     assert client.get("/me/").status_code == 302
     account = db.session.scalar(sa.select(Account).where(Account.login_key.like("person:%")))
     assert account.failed_logins == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "login_failed")) == 1
+    row = db.session.scalar(sa.select(LoginLog).where(LoginLog.outcome == "failure"))
+    assert (row.account_id, row.ip, row.login_name) == (account.id, "127.0.0.1", PERSON)
 
 
 def test_unknown_kind_or_wrong_unit_is_refused(client):
@@ -133,3 +133,126 @@ def test_password_change_ends_other_sessions(person_client, app):
 def test_passwords_are_argon2id_hashes():
     account = db.session.scalar(sa.select(Account).where(Account.username == "admin"))
     assert account.password_hash.startswith("$argon2id$")
+
+
+# --- sessions that end (issue 10, item 5) ------------------------------------------------------
+
+def test_the_cookie_from_before_logout_no_longer_opens_the_console(person_client):
+    old_cookie = person_client.get_cookie("session").value
+    person_client.post("/logout", data={"csrf_token": csrf_token(person_client)})
+    person_client.set_cookie("session", old_cookie)
+    assert person_client.get("/me/").status_code == 302
+    ended = db.session.scalar(sa.select(LoginSession).order_by(LoginSession.id.desc()))
+    assert ended.end_reason == "logout"
+
+
+def test_idle_timeout_ends_the_session_on_the_server(client, clock):
+    assert login(client, "person", PERSON).status_code == 302
+    clock.advance(minutes=29)
+    assert client.get("/me/").status_code == 200  # and counts as activity
+    clock.advance(minutes=29)
+    assert client.get("/me/").status_code == 200
+    clock.advance(minutes=30)
+    assert client.get("/me/").status_code == 302
+    assert db.session.scalar(sa.select(LoginLog.reason).where(
+        LoginLog.outcome == "expired")) == "空闲超时"
+
+
+def test_absolute_lifetime_ends_even_a_busy_session(client, clock):
+    assert login(client, "person", PERSON).status_code == 302
+    for _ in range(11 * 3):  # a page every 20 minutes for 11 hours
+        clock.advance(minutes=20)
+        assert client.get("/me/").status_code == 200
+    clock.advance(minutes=59)
+    assert client.get("/me/").status_code == 302
+
+
+def test_session_lifetimes_are_settings(app, client, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_IDLE_SECONDS", 60)
+    assert login(client, "person", PERSON).status_code == 302
+    clock.advance(seconds=61)
+    assert client.get("/me/").status_code == 302
+
+
+# --- login reveals nothing, holds nothing (items 4; issue 13) -----------------------------------
+
+def test_an_unknown_name_answers_like_a_wrong_password_and_costs_a_hash(client, monkeypatch):
+    from argon2 import PasswordHasher
+
+    verified = []
+    original = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify",
+                        lambda self, h, p: verified.append(h) or original(self, h, p))
+    known = login(client, "person", PERSON, password="Wrong@2026")
+    unknown = login(client, "person", "360426199101019999", password="Wrong@2026")
+    assert known.status_code == unknown.status_code == 401
+    assert _message(known) == _message(unknown)
+    assert len(verified) == 2 and all(h.startswith("$argon2id$") for h in verified)
+
+
+def _message(response):
+    import re
+
+    return re.findall(r'role="alert">([^<]+)<', response.get_data(as_text=True))
+
+
+def test_no_transaction_is_open_while_the_password_is_verified(client, monkeypatch):
+    import models.auth
+
+    seen = []
+    original = models.auth.verify_password
+    monkeypatch.setattr(models.auth, "verify_password",
+                        lambda h, p: seen.append(db.session().in_transaction()) or original(h, p))
+    assert login(client, "person", PERSON).status_code == 302
+    assert login(client, "person", PERSON, password="Wrong@2026").status_code == 401
+    assert seen == [False, False]
+
+
+def test_hashing_uses_the_owasp_profile_and_a_bounded_number_of_slots(app):
+    from app import ARGON2_PRODUCTION
+    from models.account import _hash_slots
+
+    assert ARGON2_PRODUCTION == {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+    slots = _hash_slots()
+    assert all(slots.acquire(blocking=False) for _ in range(app.config[
+        "PASSWORD_HASH_CONCURRENCY"]))
+    assert not slots.acquire(blocking=False)  # a fifth computation would wait
+    for _ in range(app.config["PASSWORD_HASH_CONCURRENCY"]):
+        slots.release()
+
+
+# --- rate limits per address (item 2) -----------------------------------------------------------
+
+def test_failed_logins_per_address_are_limited_with_a_chinese_429(client, app):
+    from freezegun import freeze_time
+
+    with freeze_time() as frozen:
+        for n in range(10):
+            assert login(client, "person", f"1380000{n:04d}", password="x").status_code == 401
+        limited = login(client, "person", PERSON)
+        assert limited.status_code == 429
+        body = limited.get_data(as_text=True)
+        assert "后再试" in body and "北京时间" in body and int(limited.headers["Retry-After"]) <= 60
+        # A header the client sets does not choose its address (no trusted proxy configured).
+        spoofed = client.post("/login", headers={"X-Forwarded-For": "203.0.113.1"}, data={
+            "kind": "person", "login": PERSON, "password": "x", "csrf_token": csrf_token(client)})
+        assert spoofed.status_code == 429
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = "10.1.1.1"
+        assert login(other, "person", PERSON).status_code == 302
+        frozen.tick(61)
+        assert login(client, "person", PERSON).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginLog).where(
+        LoginLog.outcome == "rate_limited")) == 2
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(app):
+    from app import create_app
+
+    proxied = create_app({**app.config, "TRUSTED_PROXIES": 1})
+    client = proxied.test_client()
+    login(client, "person", PERSON, password="x")
+    client.post("/login", headers={"X-Forwarded-For": "203.0.113.5"}, data={
+        "kind": "person", "login": PERSON, "password": "x", "csrf_token": csrf_token(client)})
+    ips = db.session.scalars(sa.select(LoginLog.ip).order_by(LoginLog.id)).all()
+    assert ips == ["127.0.0.1", "203.0.113.5"]

@@ -19,11 +19,12 @@ from models.accounts import (
     upgrade_legacy,
 )
 from models.audit import record
-from models.sms import CodeRefused, check_code, send_code
+from models.sms import CodeRefused, SmsLimited, check_code, send_code
 from rules.codes import AccountKind, GrantLevel, IdType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from rules.passwords import password_problems
-from views.auth import HOME, client_ip
+from views.auth import HOME, client_ip, renew_session
+from views.security import form_key, limit, rate_limited_page
 from views.forms import rule
 
 bp = Blueprint("account", __name__)
@@ -59,6 +60,7 @@ class PhoneForm(FlaskForm):
     phone = StringField("新手机号码", validators=[DataRequired("请输入手机号码"),
                                             rule(validate_mobile)])
     code = StringField("短信验证码", validators=[Optional(), Length(6, 6)])
+    current = PasswordField("登录密码（提交验证码时填写）", validators=[Optional()])
 
 
 class RegisterForm(FlaskForm):
@@ -104,6 +106,18 @@ def _policy(form, *identities) -> bool:
     return not problems
 
 
+def _sms_limited(refused: SmsLimited):
+    """The 429 page for a phone past its SMS quota or a flow locked for the day."""
+    return rate_limited_page(refused.retry_at, refused.message)
+
+
+def _session_id(key: str):
+    """A key function: the id a multi-step flow keeps in the session (its target)."""
+    def key_func() -> str:
+        return f"{key}:{session.get(key)}"
+    return key_func
+
+
 def _audit(action, account=None, **kw):
     record(action, actor_id=account.id if account else None,
            actor_label=str(account) if account else "", ip=client_ip(),
@@ -137,6 +151,7 @@ def password():
         elif _policy(form, *_identities(account)):
             set_own_password(account, form.password.data, *_identities(account))
             _audit("password_changed", account)
+            renew_session(account)  # other sessions ended with the old epoch; this one stays
             db.session.commit()
             login_user(account)  # the session carries the new epoch
             flash("密码已修改", "info")
@@ -155,12 +170,20 @@ def phone():
     form = PhoneForm()
     if form.validate_on_submit():
         if not form.code.data:
-            send_code(form.phone.data, "phone_change")
+            try:
+                send_code(form.phone.data, "phone_change")
+            except SmsLimited as refused:
+                db.session.rollback()
+                return _sms_limited(refused)
             db.session.commit()
             flash("验证码已发送到新手机号码", "info")
+        elif not current_user.check_password(form.current.data or ""):
+            form.current.errors.append("请输入正确的登录密码")
         else:
             try:
                 check_code(form.phone.data, "phone_change", form.code.data)
+            except SmsLimited as refused:
+                return _sms_limited(refused)
             except CodeRefused as refused:
                 db.session.commit()  # the wrong try counts
                 form.code.errors.append(str(refused))
@@ -184,6 +207,8 @@ def phone():
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limit("RATELIMIT_FORGOT_ADDRESS")
+@limit("RATELIMIT_FORGOT_TARGET", key_func=form_key("uscc"), scope="forgot-uscc")
 def forgot():
     """Unit password recovery through the legal representative's identity and an SMS code."""
     form = ForgotForm()
@@ -200,10 +225,15 @@ def forgot():
         if account is None or not account.person.phone:
             flash("信息不匹配：请核对统一社会信用代码及法定代表人证件信息", "error")
         else:
-            send_code(account.person.phone, "forgot")
-            session["forgot_account"] = account.id
-            db.session.commit()
+            # The code goes to the phone on file now, and only that phone's code is accepted.
             phone_ = account.person.phone
+            try:
+                send_code(phone_, "forgot")
+            except SmsLimited as refused:
+                db.session.rollback()
+                return _sms_limited(refused)
+            session["forgot_account"], session["forgot_phone"] = account.id, phone_
+            db.session.commit()
             flash(f"验证码已发送至法定代表人手机 {phone_[:3]}****{phone_[-4:]}", "info")
             return redirect(url_for("account.forgot_finish"))
     return render_template("account/form.html", form=form, title="单位找回密码",
@@ -211,14 +241,20 @@ def forgot():
 
 
 @bp.route("/forgot/finish", methods=["GET", "POST"])
+@limit("RATELIMIT_CODE_ADDRESS")
 def forgot_finish():
     account = db.session.get(Account, session.get("forgot_account") or 0)
-    if account is None:
+    phone_ = session.get("forgot_phone")
+    if account is None or not phone_:
         return redirect(url_for("account.forgot"))
     form = CodeForm()
     if form.validate_on_submit() and _policy(form, *_identities(account)):
         try:
-            check_code(account.person.phone, "forgot", form.code.data)
+            if account.person.phone != phone_:
+                raise CodeRefused("法定代表人手机号码已变更，请重新获取验证码")
+            check_code(phone_, "forgot", form.code.data)
+        except SmsLimited as refused:
+            return _sms_limited(refused)
         except CodeRefused as refused:
             db.session.commit()
             form.code.errors.append(str(refused))
@@ -228,12 +264,16 @@ def forgot_finish():
             _audit("password_recovered", account)
             db.session.commit()
             session.pop("forgot_account", None)
+            session.pop("forgot_phone", None)
             flash("密码已重置，请用新密码登录", "info")
             return redirect(url_for("auth.login"))
     return render_template("account/form.html", form=form, title="找回密码：输入验证码")
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit("RATELIMIT_REGISTER_ADDRESS")
+@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("uscc"), scope="register-uscc")
+@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("phone"), scope="register-phone")
 def register():
     """单位注册, step 1: the unit and its legal representative; an SMS code to the phone."""
     form = RegisterForm()
@@ -241,9 +281,13 @@ def register():
         if db.session.scalar(sa.select(Unit.id).where(Unit.uscc == form.uscc.data)):
             form.uscc.errors.append("该统一社会信用代码已注册，请直接登录或找回密码")
         else:
+            try:
+                send_code(form.phone.data, "register")
+            except SmsLimited as refused:
+                db.session.rollback()
+                return _sms_limited(refused)
             session["register"] = {k: form[k].data for k in (
                 "uscc", "name", "rep_id_type", "rep_id_no", "rep_name", "phone")}
-            send_code(form.phone.data, "register")
             db.session.commit()
             flash("验证码已发送", "info")
             return redirect(url_for("account.register_finish"))
@@ -252,6 +296,7 @@ def register():
 
 
 @bp.route("/register/finish", methods=["GET", "POST"])
+@limit("RATELIMIT_CODE_ADDRESS")
 def register_finish():
     data = session.get("register")
     if not data:
@@ -265,6 +310,9 @@ def register_finish():
                                  rep_id_no=data["rep_id_no"], rep_name=data["rep_name"],
                                  phone=data["phone"], password=form.password.data,
                                  region_code=data["uscc"][2:8])
+        except SmsLimited as refused:
+            db.session.rollback()
+            return _sms_limited(refused)
         except CodeRefused as refused:
             db.session.commit()
             form.code.errors.append(str(refused))
@@ -281,6 +329,9 @@ def register_finish():
 
 
 @bp.route("/upgrade", methods=["GET", "POST"])
+@limit("RATELIMIT_UPGRADE_ADDRESS")
+@limit("RATELIMIT_UPGRADE_TARGET", key_func=form_key("old_system", "old_login"),
+       scope="upgrade-login")
 def upgrade():
     """地市历史用户升级, step 1: the old system's credentials."""
     form = LegacyForm()
@@ -297,6 +348,7 @@ def upgrade():
 
 
 @bp.route("/upgrade/finish", methods=["GET", "POST"])
+@limit("RATELIMIT_UPGRADE_ADDRESS", scope="upgrade-finish")
 def upgrade_finish():
     legacy = db.session.get(LegacyAccount, session.get("legacy") or 0)
     if legacy is None or legacy.upgraded_at is not None:

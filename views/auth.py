@@ -4,18 +4,30 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
-from models import Account, clock, db, utcnow
-from models.audit import record
-from models.auth import LoginRefused, actor_for, find_account
+from models import Account, clock, db, sessions
+from models.audit import record as record_event
+from models.auth import LoginRefused, actor_for, authenticate
 from rules.codes import AccountKind
-from rules.passwords import LOCK_MINUTES, MAX_FAILURES, after_failure, locked
 from rules.permissions import Actor
+from views.security import client_ip, limit
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -48,11 +60,6 @@ class LoginForm(FlaskForm):
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=64)])
 
 
-def client_ip() -> str:
-    """The client address as the WSGI server saw it (put ProxyFix in front behind a proxy)."""
-    return request.remote_addr or ""
-
-
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path on this site, else None (no open redirects)."""
     if not target or target.startswith(("//", "\\")) or "\\" in target:
@@ -65,8 +72,9 @@ def safe_next(target: str | None) -> str | None:
 
 @login_manager.user_loader
 def load_user(token: str) -> Account | None:
-    # The session holds "<id>.<epoch>": a password change or cancellation bumps the epoch,
-    # and refusal rules (cancelled unit, expired grant) are checked on every request.
+    # The cookie holds "<id>.<epoch>" and a session token: a password change, reset or
+    # cancellation bumps the epoch; logout, 强退, idle and absolute limits end the session
+    # record; refusal rules (cancelled unit, expired grant) are checked on every request.
     try:
         account_id, epoch = (int(p) for p in token.split("."))
     except ValueError:
@@ -74,11 +82,34 @@ def load_user(token: str) -> Account | None:
     account = db.session.get(Account, account_id)
     if account is None or account.session_epoch != epoch:
         return None
+    record = sessions.find_session(session.get("sid"))
+    if record is None or record.account_id != account.id:
+        return None
+    moment = sessions.now()
+    reason = sessions.expiry_reason(record, moment)
+    if reason:
+        if record.ended_at is None:
+            sessions.end_session(record, reason)
+            sessions.log_login("expired", ip=client_ip(), account=account,
+                               reason=EXPIRY_REASONS.get(reason, reason))
+            db.session.commit()
+        return None
+    if (moment - record.last_seen_at).total_seconds() >= TOUCH_SECONDS:
+        record.last_seen_at = moment
+        db.session.commit()
     try:
         g.actor = actor_for(account, clock.today())
     except LoginRefused:
         return None
+    g.login_session_id = record.id
     return account
+
+
+#: Why a session stopped working, as the login log says it.
+EXPIRY_REASONS = {"idle": "空闲超时", "absolute": "超过最长登录时长",
+                  "superseded": "密码已修改或重置", "logout": "已退出", "forced_out": "被强制退出"}
+#: last_seen_at is written at most this often (seconds), not on every request.
+TOUCH_SECONDS = 60
 
 
 def current_actor() -> Actor | None:
@@ -88,7 +119,39 @@ def current_actor() -> Actor | None:
     return g.get("actor")
 
 
+DEVICE_COOKIE = "wb_device"
+DEVICE_DAYS = 90
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="trusted-device")
+
+
+def trusted_accounts() -> frozenset[int]:
+    """Accounts that have logged in from this browser before (a signed device cookie)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return frozenset()
+    try:
+        ids = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return frozenset()
+    return frozenset(i for i in ids if isinstance(i, int))
+
+
+def _remember_device(response, account_id: int) -> None:
+    ids = [account_id] + [i for i in trusted_accounts() if i != account_id]
+    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(ids[:5]),
+                        max_age=DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=current_app.config["HTTPS"])
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limit("RATELIMIT_LOGIN_ADDRESS", deduct_when=_failed)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -96,43 +159,34 @@ def login():
         if kind in (AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION) and not form.unit_code.data:
             form.unit_code.errors.append("请输入统一社会信用代码、单位编号或机构编号")
             return render_template("login.html", form=form), 400
-        account = find_account(kind, form.unit_code.data, form.login.data)
-        now = utcnow()
-        if account is not None and locked(account.locked_until, now):
-            until = (account.locked_until + dt.timedelta(hours=8)).strftime("%H:%M")
-            flash(f"账号已锁定，请于{until}后再试，或持证件到受理点解锁", "error")
-            return render_template("login.html", form=form), 403
-        if account is None or not account.check_password(form.password.data):
-            message = "登录信息有误：请核对用户类型、代码、登录名和密码"
-            if account is not None:
-                account.failed_logins, account.locked_until = after_failure(
-                    account.failed_logins, now)
-                if account.locked_until:
-                    message = f"密码连续错误{MAX_FAILURES}次，账号已锁定{LOCK_MINUTES}分钟"
-                record("login_failed", actor_id=account.id, actor_label=str(account),
-                       ip=client_ip(), obj=account)
-                db.session.commit()
-            flash(message, "error")
+        outcome = authenticate(kind, form.unit_code.data or "", form.login.data,
+                               form.password.data, ip=client_ip(),
+                               user_agent=request.user_agent.string,
+                               trusted=trusted_accounts())
+        if outcome.status == "failed":
+            flash("登录信息有误：请核对用户类型、代码、登录名和密码", "error")
             return render_template("login.html", form=form), 401
-        try:
-            actor = actor_for(account, clock.today())
-        except LoginRefused as refused:
-            record("login_refused", actor_id=account.id, actor_label=str(account),
-                   ip=client_ip(), obj=account, after={"reason": str(refused)})
-            db.session.commit()
-            flash(str(refused), "error")
+        if outcome.status == "locked":
+            flash(f"密码连续错误次数过多，账号已临时锁定至{sessions.office_time(outcome.until)}。"
+                  "请在本人常用的设备或网络登录，或联系单位管理员（经办人）、"
+                  "持证件到受理点解锁", "error")
             return render_template("login.html", form=form), 403
-        account.failed_logins = 0
-        account.last_login_at = utcnow()
-        record("login", actor_id=account.id, actor_label=str(account), ip=client_ip(),
-               obj=account)
-        db.session.commit()
+        if outcome.status == "refused":
+            flash(outcome.message, "error")
+            return render_template("login.html", form=form), 403
+        account = outcome.account
+        session.clear()  # no state from before the login survives it (session fixation)
         login_user(account)
-        g.actor = actor
+        session["sid"] = outcome.token
+        g.actor = outcome.actor
         if account.must_change_password:
             flash("首次登录或密码已重置，请先修改密码", "info")
-            return redirect(url_for("account.password"))
-        return redirect(safe_next(request.args.get("next")) or url_for(HOME[actor.kind]))
+            response = redirect(url_for("account.password"))
+        else:
+            response = redirect(safe_next(request.args.get("next"))
+                                or url_for(HOME[outcome.actor.kind]))
+        _remember_device(response, account.id)
+        return response
     status = 400 if form.errors else 200
     return render_template("login.html", form=form), status
 
@@ -140,11 +194,24 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        record("logout", actor_id=current_user.id, actor_label=str(current_user), ip=client_ip())
+        account = current_user._get_current_object()
+        record = sessions.find_session(session.get("sid"))
+        if record is not None:
+            sessions.end_session(record, "logout")
+        sessions.log_login("logout", ip=client_ip(), account=account)
+        record_event("logout", actor_id=account.id, actor_label=str(account), ip=client_ip())
         db.session.commit()
     logout_user()
+    session.pop("sid", None)
     flash("您已安全退出", "info")
     return redirect(url_for("auth.login"))
+
+
+def renew_session(account: Account) -> None:
+    """After the user changed his own password: this browser stays logged in under a new
+    session record (the old ones ended with the epoch); caller commits."""
+    session["sid"] = sessions.open_session(account, ip=client_ip(),
+                                           user_agent=request.user_agent.string)
 
 
 def refuse():

@@ -6,7 +6,7 @@ clerk, the reason and that number. Receipts carry a one-time password and are no
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,10 +18,12 @@ from models.accounts import (
     AccountRefused,
     cancel_account,
     cancel_unit,
+    check_counter_region,
     issue_password,
     legal_rep_account,
     open_individual,
     open_unit,
+    registration_of,
     unlock,
     verify_registration,
 )
@@ -98,6 +100,8 @@ class CounterView(KindGate, BaseView):
                                                                  Unit.unit_no == code)))
             if unit is None:
                 form.code.errors.append("未找到该单位")
+            else:
+                check_counter_region(self._clerk(), unit)
             return unit
         person = db.session.scalar(sa.select(Person).where(Person.id_no == code))
         account = db.session.scalar(sa.select(Account).where(
@@ -107,11 +111,16 @@ class CounterView(KindGate, BaseView):
             form.code.errors.append("该人员未开通个人网上办事")
         return account
 
+    def _clerk(self) -> Account:
+        return current_user._get_current_object()
+
     @expose("/")
     def index(self):
         pending = db.session.scalars(sa.select(Unit).where(
             Unit.online_status == OnlineStatus.PENDING).order_by(Unit.id)).all()
-        return self.render("counter/index.html", forms=FORMS, pending=pending)
+        registrations = {unit.id: registration_of(unit) for unit in pending}
+        return self.render("counter/index.html", forms=FORMS, pending=pending,
+                           registrations=registrations)
 
     @expose("/<service>/", methods=("GET", "POST"))
     def service(self, service):
@@ -125,6 +134,8 @@ class CounterView(KindGate, BaseView):
             except (AccountRefused, InvalidValue) as refused:
                 db.session.rollback()
                 flash(str(refused), "error")
+                return self.render("counter/form.html", title=title, form=form), \
+                    getattr(refused, "status", 400)
             else:
                 if response is not None:
                     return response
@@ -135,7 +146,7 @@ class CounterView(KindGate, BaseView):
             uscc=form.uscc.data, name=form.name.data.strip(), unit_type=form.unit_type.data,
             region_code=form.region_code.data, address=form.address.data or "",
             rep_id_no=form.rep_id_no.data, rep_name=form.rep_name.data.strip(),
-            rep_phone=form.rep_phone.data)
+            rep_phone=form.rep_phone.data, clerk=self._clerk())
         self._audit("open_unit", unit, form, legal_rep=form.rep_name.data)
         db.session.commit()
         return self._receipt("单位网上办事开通回执单", [
@@ -210,12 +221,14 @@ class CounterView(KindGate, BaseView):
         if not form.validate_on_submit():
             flash("请填写申请单号", "error")
             return redirect(url_for(".index"))
+        phone_choice = request.form.get("phone_choice", "file")
         try:
-            verify_registration(unit)
+            verify_registration(unit, clerk=self._clerk(), phone_choice=phone_choice)
         except AccountRefused as refused:
+            db.session.rollback()
             flash(str(refused), "error")
             return redirect(url_for(".index"))
-        self._audit("verify_registration", unit, form)
+        self._audit("verify_registration", unit, form, phone_choice=phone_choice)
         db.session.commit()
         flash(f"“{unit.name}”已核验，可以登录", "info")
         return redirect(url_for(".index"))

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_date
 
 from models import db
+from rules import clock
 from observability import log, request_fields, request_id
 from views.auth import HOME
 
@@ -48,7 +49,7 @@ def retry_after_seconds(value: str | None) -> int | None:
     when = parse_date(value)
     if when is None:
         return None
-    return max(0, int((when - dt.datetime.now(dt.UTC)).total_seconds()))
+    return max(0, int((when - clock.utc_now()).total_seconds()))
 
 
 def _headers_of(error: HTTPException) -> dict:

@@ -1,0 +1,15 @@
+"""Staff region limits: a role limited to a region code (or prefix) serves only that region."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def within_regions(regions: Iterable[str] | None, region_code: str | None) -> bool:
+    """True if ``region_code`` lies in one of ``regions``; ``None`` means no limit.
+
+    Several limited roles give the union of their regions, never no limit.
+    """
+    if regions is None:
+        return True
+    code = region_code or ""
+    return any(code.startswith(region) for region in regions if region)
