@@ -240,8 +240,10 @@ def test_an_agent_files_only_granted_items(client):
     record = db.session.scalar(sa.select(Application).join(Unit).where(
         Unit.uscc == UNIT_A, Application.state == "draft"))
     assert record.item.code == "JY_RECORD"
-    html = act(client, "unit", record.id, "submit").get_data(as_text=True)
-    assert "未获授权办理" in html and db.session.get(Application, record.id).state == "draft"
+    # Another item's filing does not exist for this agent: no page, no action, no file.
+    assert client.get(f"/unit/filing/{record.id}/").status_code == 404
+    act(client, "unit", record.id, "submit")
+    assert db.session.get(Application, record.id).state == "draft"
     application_id = filing_id(new_filing(client, "unit", "SB_ENROLL", _enroll_data(
         fresh_id_no(41))))
     upload(client, "unit", application_id, "contract")
