@@ -364,7 +364,7 @@ def test_overlong_cells_are_refused(unit_a):
 
 
 def test_a_failure_in_the_middle_of_saving_leaves_nothing(unit_a, monkeypatch):
-    import views.imports
+    import models.operations
 
     ids = fresh_ids(2, 91)
     batch, _ = upload(unit_a, filled(unit_a, [[i, "中断", None, "2026-11-01", 8000, "五险"]
@@ -374,7 +374,7 @@ def test_a_failure_in_the_middle_of_saving_leaves_nothing(unit_a, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(views.imports, "transition", broken)
+    monkeypatch.setattr(models.operations, "transition", broken)
     with pytest.raises(RuntimeError):
         unit_a.post(f"/unit/import/batch/{batch.id}/save/",
                     data={"csrf_token": csrf_token(unit_a)})

@@ -11,11 +11,10 @@ from flask_login import current_user
 from models import ImportBatch, ServiceItem, db
 from models.audit import record
 from models.imports import already_filed, new_batch
-from models.workflow import create_filing, transition
+from models.operations import By, save_batch
 from rules import permissions as p
-from rules.codes import AccountKind, ImportStatus
+from rules.codes import AccountKind
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
-from rules.workflow import Action
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
 from views.spreadsheets import errors_workbook, template_workbook
@@ -99,35 +98,8 @@ class ImportDesk(KindGate, BaseView):
     def save(self, batch_id):
         """保存: the good rows become one batch filing, submitted for review; once only."""
         batch = scoped_or_404(ImportBatch, batch_id)
-        item = self._item(batch.item.code)
-        actor = current_actor()
-        if batch.status != ImportStatus.CHECKED or not batch.rows:
-            flash("该批次已保存或没有可保存的数据", "error")
-            return redirect(url_for(".batch", batch_id=batch.id))
-        earlier = already_filed(batch)
-        if earlier is not None:
-            flash(f"同一文件已于批次{earlier.id}导入并保存（办件{earlier.application_id}），"
-                  "不会重复申报", "error")
-            return redirect(url_for(".batch", batch_id=batch.id))
-        # Claim the batch first: a double click or a second tab finds it already filed.
-        claimed = db.session.execute(sa.update(ImportBatch).where(
-            ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.CHECKED)
-            .values(status=ImportStatus.FILED)).rowcount
-        if not claimed:
-            db.session.rollback()
-            flash("该批次已保存，请勿重复提交", "error")
-            return redirect(url_for(".batch", batch_id=batch.id))
         try:
-            application = create_filing(item, actor, {"rows": batch.rows,
-                                                      "batch_id": batch.id,
-                                                      "file_name": batch.file_name},
-                                        unit_id=actor.unit_id)
-            batch.application_id = application.id
-            transition(application, Action.SUBMIT, actor, actor_label=str(current_user),
-                       ip=client_ip())
-            record("import:save", actor_id=actor.account_id, actor_label=str(current_user),
-                   ip=client_ip(), obj=batch, after={"application": application.id,
-                                                     "rows": len(batch.rows)})
+            application = save_batch(By(current_actor(), str(current_user), client_ip()), batch)
             db.session.commit()
         except Exception as error:
             flash_refusal(error)
