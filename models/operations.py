@@ -264,6 +264,21 @@ def record_delivery(by: By, application: Application, courier: str, tracking_no:
            after={"courier": courier, "tracking_no": tracking_no})
 
 
+def certificate_for(by: By, application: Application) -> tuple[int, int | None]:
+    """(person id, unit id or None) of the certificate a filing may fetch for its person:
+    the individual his own; a unit only its own employee's, only its own periods."""
+    actor = by.actor
+    person_id = application.subject_person_id
+    if person_id is None or not policy.may_read_filing(actor, application, application.item):
+        raise _not_found()
+    if actor.kind == AccountKind.INDIVIDUAL and person_id == actor.person_id:
+        return person_id, None
+    employed = actor.kind == AccountKind.UNIT_MEMBER and _employed_at(person_id, actor.unit_id)
+    if not policy.may_issue_certificate(actor, employed):
+        raise _not_found()
+    return person_id, actor.unit_id
+
+
 # --- import batches --------------------------------------------------------------------------
 
 def _batch_item_allowed(by: By, batch: ImportBatch) -> None:
@@ -392,6 +407,8 @@ def edit_member(by: By, grant: Grant, valid_from: dt.date, valid_to: dt.date | N
     granter = _granter(by)
     if grant.unit_id != by.actor.unit_id:
         raise Refusal("授权不存在", 404)
+    if grant.id == granter.id:
+        raise Refusal("不能修改本人的授权")
     lock_unit(grant.unit_id)
     before = {"valid_from": str(grant.valid_from), "valid_to": str(grant.valid_to or ""),
               "items": grant.item_codes}

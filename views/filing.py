@@ -27,6 +27,7 @@ from models.imports import new_batch
 from models.operations import (
     By,
     act,
+    certificate_for,
     attach,
     create_filing,
     delete_filing,
@@ -328,15 +329,19 @@ class FilingDesk(KindGate, BaseView):
 
     @expose("/<int:application_id>/certificate/")
     def certificate(self, application_id):
-        """The social insurance certificate fetched automatically for the filing's person."""
+        """The social insurance certificate fetched automatically for the filing's person:
+        a unit gets it only for its own employee and only its own periods."""
         application = scoped_or_404(Application, application_id)
-        if application.subject_person_id is None:
+        try:
+            person_id, unit_id = certificate_for(self.by, application)
+        except Refusal:
             abort(404)
-        return person_certificate(application.subject_person_id)
+        return person_certificate(person_id, unit_id)
 
     @expose("/lookup/")
     def lookup(self):
-        """What the system knows of an ID number, for the enrollment form (unit only)."""
+        """What the enrollment form may know of an ID number: valid, and whether it can be
+        enrolled here; a name only if the unit already holds this person, never a phone."""
         if self.actor.kind != AccountKind.UNIT_MEMBER:
             abort(403)
         try:
@@ -345,11 +350,14 @@ class FilingDesk(KindGate, BaseView):
             return jsonify(ok=False, message=str(error))
         facts = enrollment_facts(self.actor.unit_id, id_no)
         labels = {"new": "新参保", "resume": "续保（曾在本单位参保，已暂停）"}
-        answer = {"ok": True, "kind": facts.kind.value if facts.kind else None,
-                  "refusal": facts.refusal,
-                  "message": facts.refusal or labels[facts.kind.value]}
+        kind = facts.kind.value if facts.kind else None
+        answer = {"ok": True, "kind": kind, "refusal": facts.refusal,
+                  "message": facts.refusal or labels[kind]}
         if facts.person is not None:
-            answer.update(name=facts.person.name, phone=facts.person.phone or "")
+            held = db.session.scalar(sa.select(Person.name).where(
+                Person.id == facts.person.id, scope_clause(Person, self.actor)))
+            if held is not None:
+                answer["name"] = held
         return jsonify(answer)
 
     @expose("/workbench/")
