@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import CreatedMixin, code_column, db
 from rules.codes import Gender, IdType
+from rules.masking import mask
 from rules.identity import (
     birth_date_of,
     gender_of,
@@ -44,4 +45,4 @@ class Person(CreatedMixin, db.Model):
         return validate_mobile(value) if value else None
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.id_no[:6]}…{self.id_no[-4:]}）"
+        return f"{self.name}（{mask(self.id_no)}）"
