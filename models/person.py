@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import CreatedMixin, code_column, db
 from rules.codes import Gender, IdType
-from rules.masking import mask
 from rules.identity import (
     birth_date_of,
     gender_of,
@@ -16,6 +15,7 @@ from rules.identity import (
     validate_mobile,
     validate_resident_id,
 )
+from rules.masking import mask
 
 
 class Person(CreatedMixin, db.Model):

@@ -25,8 +25,8 @@ from models import db
 from models.audit import record
 from models.scope import owner_values, scope_clause
 from models.workflow import message_of
-from rules.codes import AccountKind, Labelled
 from rules import masking
+from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
 from views.labels import LABELS

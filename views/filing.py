@@ -27,8 +27,8 @@ from models.imports import new_batch
 from models.operations import (
     By,
     act,
-    certificate_for,
     attach,
+    certificate_for,
     create_filing,
     delete_filing,
     drop_batch_row,
