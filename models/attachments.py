@@ -5,11 +5,12 @@ import hashlib
 from pathlib import Path
 
 from models.base import db
+from models.errors import Refusal
 from models.service import Application, Attachment
 from rules.files import EXTENSIONS, MAX_ATTACHMENT_BYTES, sniff_material
 
 
-class BadUpload(Exception):
+class BadUpload(Refusal):
     """The upload is refused; the message says why in Chinese."""
 
 

@@ -17,6 +17,7 @@ from rules.codes import AccountKind, OnlineStatus
 from rules.identity import normalise
 from rules.passwords import after_failure, locked
 from rules.permissions import Actor
+from rules.policy import union_of_regions
 
 
 class LoginRefused(Exception):
@@ -69,9 +70,11 @@ def actor_for(account: Account, today: dt.date) -> Actor:
         roles = account.role_names
         if not roles:
             raise LoginRefused("该工作人员账号未分配角色")
-        regions = {r.region_code for r in account.roles}
-        region = None if None in regions or len(regions) != 1 else regions.pop()
-        return Actor(account.id, kind, roles=roles, region=region)
+        # Several roles reach the union of their regions; only a role without a region
+        # lifts the limit (two regions used to mean no limit at all).
+        regions = union_of_regions(r.region_code for r in account.roles)
+        region = next(iter(regions)) if regions is not None and len(regions) == 1 else None
+        return Actor(account.id, kind, roles=roles, region=region, regions=regions)
     if kind == AccountKind.UNIT_MEMBER:
         if account.unit.online_status == OnlineStatus.PENDING:
             raise LoginRefused("单位注册信息待受理点核验，核验通过后方可登录")

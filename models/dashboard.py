@@ -11,36 +11,40 @@ from models.service import Application, ApplicationEvent
 from models.service import overdue as overdue_clause
 from rules.workflow import Action, State
 
+#: No limit: every filing counts (staff without a region).
+EVERYTHING = sa.true()
 
-def by_state() -> dict[State, int]:
-    """Filings per state, every state listed."""
-    rows = dict(db.session.execute(sa.select(Application.state, sa.func.count())
+
+def by_state(where=EVERYTHING) -> dict[State, int]:
+    """Filings per state, every state listed (``where``: the viewer's scope of filings)."""
+    rows = dict(db.session.execute(sa.select(Application.state, sa.func.count()).where(where)
                                    .group_by(Application.state)).all())
     return {state: rows.get(state, 0) for state in State}
 
 
-def overdue(today: dt.date) -> int:
+def overdue(today: dt.date, where=EVERYTHING) -> int:
     """Filings the office still handles whose deadline has passed."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
-        overdue_clause(today)))
+        overdue_clause(today), where))
 
 
-def per_day(today: dt.date, days: int = 30) -> list[tuple[dt.date, int]]:
+def per_day(today: dt.date, days: int = 30, where=EVERYTHING) -> list[tuple[dt.date, int]]:
     """Filings submitted per day over the last ``days`` days, zero days included."""
     start = today - dt.timedelta(days=days - 1)
     day = sa.func.date(Application.submitted_at)
     rows = db.session.execute(sa.select(day, sa.func.count()).where(
-        Application.submitted_at >= dt.datetime.combine(start, dt.time()))
+        Application.submitted_at >= dt.datetime.combine(start, dt.time()), where)
         .group_by(day)).all()
     counts = {str(d)[:10]: n for d, n in rows}
     return [(start + dt.timedelta(days=i), counts.get(str(start + dt.timedelta(days=i)), 0))
             for i in range(days)]
 
 
-def reviews_per_reviewer() -> list[tuple[int, str, int]]:
+def reviews_per_reviewer(where=EVERYTHING) -> list[tuple[int, str, int]]:
     """(account id, name, decisions) per reviewer: approvals and rejections made."""
     return db.session.execute(
         sa.select(Account.id, Account.display_name, sa.func.count())
         .join(ApplicationEvent, ApplicationEvent.actor_id == Account.id)
-        .where(ApplicationEvent.action.in_([Action.APPROVE.value, Action.REJECT.value]))
+        .where(ApplicationEvent.action.in_([Action.APPROVE.value, Action.REJECT.value]),
+               ApplicationEvent.application_id.in_(sa.select(Application.id).where(where)))
         .group_by(Account.id, Account.display_name).order_by(sa.func.count().desc())).all()

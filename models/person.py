@@ -15,6 +15,7 @@ from rules.identity import (
     validate_mobile,
     validate_resident_id,
 )
+from rules.masking import mask
 
 
 class Person(CreatedMixin, db.Model):
@@ -44,4 +45,4 @@ class Person(CreatedMixin, db.Model):
         return validate_mobile(value) if value else None
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.id_no[:6]}…{self.id_no[-4:]}）"
+        return f"{self.name}（{mask(self.id_no)}）"

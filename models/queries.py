@@ -113,16 +113,21 @@ def unit_certificate_facts(unit_id: int, period: str) -> dict:
                       for k in kinds]}
 
 
-def person_certificate_facts(person_id: int) -> dict:
-    """What a person's 参保证明 states: his enrollment history."""
+def person_certificate_facts(person_id: int, unit_id: int | None = None) -> dict:
+    """What a person's 参保证明 states: his enrollment history (with ``unit_id``: only the
+    periods at that unit, for a certificate the unit fetches)."""
     person = db.session.get(Person, person_id)
+    at_unit = [Enrollment.unit_id == unit_id] if unit_id is not None else []
+    paid_at = [Contribution.unit_id == unit_id] if unit_id is not None else []
     rows = db.session.execute(
         sa.select(Unit.name, Enrollment.insurance_kinds, Enrollment.start_date,
                   Enrollment.end_date, Enrollment.status)
-        .join(Unit, Unit.id == Enrollment.unit_id).where(Enrollment.person_id == person_id)
+        .join(Unit, Unit.id == Enrollment.unit_id).where(Enrollment.person_id == person_id,
+                                                         *at_unit)
         .order_by(Enrollment.start_date)).all()
     months = db.session.scalar(sa.select(sa.func.count(sa.distinct(Contribution.period))).where(
-        Contribution.person_id == person_id, Contribution.status == PaymentStatus.PAID))
+        Contribution.person_id == person_id, Contribution.status == PaymentStatus.PAID,
+        *paid_at))
     return {"name": person.name, "id_no": person.id_no, "paid_months": months,
             "history": [{"unit": unit, "kinds": kinds, "start": str(start),
                          "end": str(end or ""), "status": EnrollmentStatus.label_of(status)}

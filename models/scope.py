@@ -19,26 +19,39 @@ from models.person import Person
 from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
 from models.talent import TalentRecognition
 from models.unit import Institution, Unit
-from rules.codes import AccountKind, Filer
+from rules.codes import AccountKind, Filer, GrantLevel
 from rules.permissions import Actor
+from rules.policy import staff_regions
 
 Clause = ColumnElement[bool]
 _U, _I, _P = AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL
 
 
 def people_of_unit(unit_id: int) -> sa.Select:
-    """Ids of people a unit may see: employed there (now or before), filed for, or granted."""
+    """Ids of people a unit may see: employed there (now or before), its own members, or who
+    named the unit in a filing they prepared. A filing the unit itself made about someone
+    does not count: naming a number must not open that person's data to the unit."""
     return sa.union(
         sa.select(Enrollment.person_id).where(Enrollment.unit_id == unit_id),
         sa.select(Application.subject_person_id).where(
-            Application.unit_id == unit_id, Application.subject_person_id.is_not(None)),
+            Application.unit_id == unit_id, Application.subject_person_id.is_not(None),
+            Application.filed_by_id.in_(sa.select(Account.id).where(
+                Account.kind == AccountKind.INDIVIDUAL))),
         sa.select(Grant.person_id).where(Grant.unit_id == unit_id),
     )
 
 
+def _agent_items(actor: Actor, item_column) -> Clause:
+    """An agent reaches only the items granted to it; other members every item."""
+    if actor.grant_level != GrantLevel.AGENT:
+        return sa.true()
+    return item_column.in_(sa.select(ServiceItem.id).where(
+        ServiceItem.code.in_(sorted(actor.grant_items))))
+
 
 _APPLICATION: dict[AccountKind, Callable[[Actor], Clause]] = {
-    _U: lambda a: Application.unit_id == a.unit_id,
+    _U: lambda a: sa.and_(Application.unit_id == a.unit_id,
+                          _agent_items(a, Application.item_id)),
     _I: lambda a: Application.institution_id == a.institution_id,
     _P: lambda a: Application.subject_person_id == a.person_id,
 }
@@ -88,7 +101,8 @@ SCOPES: dict[type, dict[AccountKind, Callable[[Actor], Clause]]] = {
     Application: _APPLICATION,
     ApplicationEvent: _child_of_application(ApplicationEvent.application_id),
     Attachment: _child_of_application(Attachment.application_id),
-    ImportBatch: {_U: lambda a: ImportBatch.unit_id == a.unit_id},
+    ImportBatch: {_U: lambda a: sa.and_(ImportBatch.unit_id == a.unit_id,
+                                        _agent_items(a, ImportBatch.item_id))},
     Contribution: {
         _U: lambda a: Contribution.unit_id == a.unit_id,
         _P: lambda a: Contribution.person_id == a.person_id,
@@ -98,8 +112,12 @@ SCOPES: dict[type, dict[AccountKind, Callable[[Actor], Clause]]] = {
         _P: lambda a: BenefitPayment.person_id == a.person_id,
     },
     PensionAccount: {
-        _U: lambda a: PensionAccount.person_id.in_(
-            sa.select(Enrollment.person_id).where(Enrollment.unit_id == a.unit_id)),
+        # Only the years the person worked there: a unit's own periods.
+        _U: lambda a: sa.exists().where(
+            Enrollment.person_id == PensionAccount.person_id, Enrollment.unit_id == a.unit_id,
+            sa.extract("year", Enrollment.start_date) <= PensionAccount.year,
+            sa.or_(Enrollment.end_date.is_(None),
+                   sa.extract("year", Enrollment.end_date) >= PensionAccount.year)),
         _P: lambda a: PensionAccount.person_id == a.person_id,
     },
     TalentRecognition: {
@@ -112,7 +130,7 @@ SCOPES: dict[type, dict[AccountKind, Callable[[Actor], Clause]]] = {
     AuditEvent: {},
 }
 
-#: Models whose rows belong to a unit, for a staff member limited to a region.
+#: Models whose rows belong to a unit, for a staff member limited to regions.
 _UNIT_COLUMN = {
     Unit: Unit.id, Institution: Institution.unit_id, Enrollment: Enrollment.unit_id,
     Grant: Grant.unit_id, Application: Application.unit_id, ImportBatch: ImportBatch.unit_id,
@@ -120,16 +138,56 @@ _UNIT_COLUMN = {
 }
 
 
+def _units_in(regions: frozenset[str]) -> sa.Select:
+    return sa.select(Unit.id).where(sa.or_(sa.false(), *[
+        Unit.region_code.startswith(r) for r in sorted(regions)]))
+
+
+def _people_in(units: sa.Select) -> sa.Select:
+    """People a regional staff member reaches: enrolled at, filed by or granted in its units."""
+    return sa.union(
+        sa.select(Enrollment.person_id).where(Enrollment.unit_id.in_(units)),
+        sa.select(Application.subject_person_id).where(
+            Application.unit_id.in_(units), Application.subject_person_id.is_not(None)),
+        sa.select(Grant.person_id).where(Grant.unit_id.in_(units)),
+    )
+
+
+def _staff_region_clause(model: type, regions: frozenset[str]) -> Clause:
+    """Rows of ``model`` inside ``regions``; a table with nothing regional stays whole."""
+    units = _units_in(regions)
+    column = _UNIT_COLUMN.get(model)
+    if column is not None:
+        return column.in_(units)
+    if model in (ApplicationEvent, Attachment):
+        return model.application_id.in_(
+            sa.select(Application.id).where(Application.unit_id.in_(units)))
+    if model is Person:
+        return Person.id.in_(_people_in(units))
+    if model in (PensionAccount, TalentRecognition):
+        return model.person_id.in_(_people_in(units))
+    if model is Account:
+        return sa.or_(Account.kind == AccountKind.STAFF, Account.unit_id.in_(units),
+                      Account.institution_id.in_(sa.select(Institution.id).where(
+                          Institution.unit_id.in_(units))),
+                      sa.and_(Account.kind == AccountKind.INDIVIDUAL,
+                              Account.person_id.in_(_people_in(units))))
+    for name in ("unit_id",):  # certificates, legacy accounts, anything else a unit owns
+        if hasattr(model, name):
+            clause = getattr(model, name).in_(units)
+            if hasattr(model, "person_id"):
+                clause = sa.or_(clause, model.person_id.in_(_people_in(units)))
+            return clause
+    return sa.true()
+
+
 def scope_clause(model: type, actor: Actor | None) -> Clause:
     """The WHERE clause limiting ``model`` to the rows ``actor`` may reach."""
     if actor is None:
         return sa.false()
     if actor.kind == AccountKind.STAFF:
-        column = _UNIT_COLUMN.get(model)
-        if actor.region and column is not None:
-            in_region = sa.select(Unit.id).where(Unit.region_code.startswith(actor.region))
-            return column.in_(in_region)
-        return sa.true()
+        regions = staff_regions(actor)
+        return sa.true() if regions is None else _staff_region_clause(model, regions)
     declared = SCOPES.get(model, {}).get(actor.kind)
     return declared(actor) if declared else sa.false()
 

@@ -16,16 +16,18 @@ from models.audit import record
 from models.base import db, utcnow
 from models.calendar import deadline_after
 from models.claims import claim_people
+from models.errors import Refusal
 from models.handlers import HANDLERS
 from models.service import Application, ApplicationEvent
 from rules import permissions as p
+from rules import policy
 from rules.codes import AccountKind, GrantLevel
 from rules.eligibility import Refused
 from rules.identity import InvalidValue
 from rules.workflow import Action, Party, State, TransitionRefused, next_state
 
 
-class WorkflowError(Exception):
+class WorkflowError(Refusal):
     """A transition refused for a reason outside the state table; message in Chinese."""
 
 
@@ -34,7 +36,7 @@ class AlreadyHandled(WorkflowError):
 
 
 #: What callers catch, roll back and show as the message.
-REFUSALS = (WorkflowError, TransitionRefused, Refused, InvalidValue, StaleDataError)
+REFUSALS = (Refusal, TransitionRefused, Refused, InvalidValue, StaleDataError)
 
 
 def message_of(error: Exception) -> str | None:
@@ -44,6 +46,8 @@ def message_of(error: Exception) -> str | None:
     if isinstance(error, OperationalError) and "locked" in str(error.orig):
         # SQLite: the other reviewer's write won; this transaction's snapshot is stale.
         return "该办件正由他人处理，请刷新后查看"
+    if isinstance(error, Refusal):
+        return error.message
     if isinstance(error, REFUSALS):
         return str(error)
     return None
@@ -67,13 +71,20 @@ def acting_for(actor: p.Actor, application: Application) -> str:
 
 
 def check_actor(application: Application, action: Action, actor: p.Actor) -> None:
-    """Policy beyond the table: review rights, agents' items, who submits for individuals."""
+    """Policy beyond the table: whose filing it is, review rights and regions, agents' items,
+    who submits for individuals."""
     party = party_of(actor)
     item = application.item
-    if party == Party.REVIEWER and not p.staff_may(actor.roles, p.APPLICATIONS, p.REVIEW):
-        raise WorkflowError("您的角色不能审核办件")
-    if actor.kind == AccountKind.UNIT_MEMBER and not p.may_handle_item(
-            actor.grant_level, actor.grant_items, item.code):
+    if party == Party.REVIEWER:
+        if not policy.may_review(actor):
+            raise WorkflowError("您的角色不能审核办件")
+        region = application.unit.region_code if application.unit is not None else None
+        if not policy.staff_may_reach_unit(actor, region):
+            raise WorkflowError("该办件不在您负责的区域", 404)
+        return
+    if not policy.may_read_filing(actor, application, item):
+        raise WorkflowError("办件不存在或无权办理", 404)
+    if not policy.may_file(actor, item):
         raise WorkflowError(f"您未获授权办理“{item.name}”")
     if party == Party.APPLICANT and action == Action.SUBMIT and item.needs_unit_submit:
         raise WorkflowError("该事项须由所属单位提交，请先提交单位")

@@ -46,3 +46,25 @@ def check_period(valid_from: dt.date, valid_to: dt.date | None,
         raise DelegationRefused("授权结束日期不能早于开始日期")
     if granter_valid_to is not None and (valid_to is None or valid_to > granter_valid_to):
         raise DelegationRefused(f"授权期限不能超过您本人的授权期限（{granter_valid_to}）")
+
+
+LIMITS = {GrantLevel.ADMIN: MAX_ADMINS, GrantLevel.AGENT: MAX_AGENTS}
+
+
+def most_in_force(periods, start: dt.date, end: dt.date | None) -> int:
+    """The largest number of ``periods`` ((from, to or None), to inclusive) in force together
+    on any one day of [start, end] (end None: for ever)."""
+    far = dt.date.max
+    clipped = [(max(f, start), min(t or far, end or far)) for f, t in periods]
+    clipped = [(f, t) for f, t in clipped if f <= t]
+    # The most overlapping periods are all in force on the latest of their first days.
+    return max((sum(1 for f, t in clipped if f <= day <= t) for day, _ in clipped), default=0)
+
+
+def check_limit(level: GrantLevel, others, valid_from: dt.date, valid_to: dt.date | None) -> None:
+    """Refused if a grant of ``level`` for [valid_from, valid_to] would make more than the
+    limit in force on some day, given the unit's ``others`` (periods of the same level)."""
+    limit = LIMITS.get(GrantLevel(level))
+    if limit is not None and most_in_force(others, valid_from, valid_to) >= limit:
+        label = "管理员" if level == GrantLevel.ADMIN else "经办人"
+        raise DelegationRefused(f"每个单位同一时间最多{limit}个{label}（授权期间内已满）")

@@ -141,17 +141,3 @@ def validate_mobile(value: str) -> str:
     ):
         raise InvalidValue("请填写手机号码")
     return str(parsed.national_number)
-
-
-def mask_id(value: str | None) -> str:
-    """330106********0020: the first six and last four characters stay visible."""
-    if not value:
-        return ""
-    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else value
-
-
-def mask_phone(value: str | None) -> str:
-    """138****0001."""
-    if not value:
-        return ""
-    return value[:3] + "****" + value[-4:] if len(value) >= 8 else value

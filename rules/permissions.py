@@ -51,6 +51,8 @@ class Actor:
     institution_id: int | None = None
     roles: frozenset[StaffRoleName] = field(default_factory=frozenset)
     region: str | None = None
+    #: The union of the staff roles' regions; None means no region limit (see rules.policy).
+    regions: frozenset[str] | None = None
     grant_level: GrantLevel | None = None
     grant_items: frozenset[str] = field(default_factory=frozenset)
 

@@ -127,31 +127,37 @@ def test_other_units_rows_are_unreachable(app, request, console, endpoint):
         assert client.get(f"{base}ajax/lookup/?name=unit&query=a").status_code == 404
 
 
-def test_a_new_filing_cannot_name_another_units_person(app, unit_a):
-    view = _view(app, "unit", "unit_application")
+def test_a_new_filing_cannot_name_another_units_person(unit_a):
     own, foreign = _actors("unit")
-    stranger = db.session.scalar(sa.select(Person.id).where(
+    stranger = db.session.scalar(sa.select(Person.id_no).where(
         scope_clause(Person, foreign), sa.not_(scope_clause(Person, own))).limit(1))
-    item_id = db.session.scalar(sa.text("SELECT id FROM service_item WHERE code='JY_RECORD'"))
     before = db.session.scalar(sa.select(sa.func.count()).select_from(Application))
-    response = unit_a.post("/unit/unit_application/new/", data={
-        "item": item_id, "subject_person": stranger, "csrf_token": csrf_token(unit_a)})
-    assert response.status_code == 200  # the form again, with an error
+    response = unit_a.post("/unit/filing/new/JY_RECORD/", data={
+        "id_no": stranger, "hire_date": "2026-11-01", "csrf_token": csrf_token(unit_a)})
+    assert response.status_code == 200 and "本单位没有该人员" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before
-    assert view.model is Application
 
 
-def test_a_new_filing_for_an_own_employee_is_a_draft_of_the_unit(unit_a):
+def test_the_generic_filing_list_is_read_only(app, unit_a):
+    """Finding: /unit/unit_application/ created filings of any item, changed a filing's item
+    and answered 500 on a batch draft. One flow (the filing desk) serves all filings now."""
     own, _ = _actors("unit")
+    view = _view(app, "unit", "unit_application")
     employee = db.session.scalar(sa.select(Person.id).where(
         scope_clause(Person, own)).limit(1))
     item_id = db.session.scalar(sa.text("SELECT id FROM service_item WHERE code='JY_RECORD'"))
-    response = unit_a.post("/unit/unit_application/new/", data={
-        "item": item_id, "subject_person": employee, "csrf_token": csrf_token(unit_a)})
-    assert response.status_code == 302
-    filing = db.session.scalar(sa.select(Application).order_by(Application.id.desc()).limit(1))
-    assert (filing.unit_id, filing.subject_person_id, filing.state) == (own.unit_id, employee,
-                                                                          "draft")
+    draft = db.session.scalar(sa.select(Application.id).where(
+        Application.unit_id == own.unit_id, Application.state == "draft").limit(1))
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+    token = csrf_token(unit_a)
+    assert unit_a.post("/unit/unit_application/new/", data={
+        "item": item_id, "subject_person": employee, "csrf_token": token}).status_code == 403
+    assert unit_a.post(f"/unit/unit_application/edit/?id={draft}", data={
+        "item": item_id, "csrf_token": token}).status_code == 403
+    assert unit_a.post("/unit/unit_application/delete/", data={
+        "id": draft, "csrf_token": token}).status_code == 403
+    assert not (view.can_create or view.can_edit or view.can_delete)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before
 
 
 @pytest.mark.parametrize("console", ["admin", "unit", "me"])

@@ -1,7 +1,6 @@
 """One login page for all kinds of account, logout, and the current actor."""
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import (

@@ -9,7 +9,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from rules.codes import kinds_label
-from rules.identity import mask_id
+from rules.masking import mask_id
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))

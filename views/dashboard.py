@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import url_for
 
-from models import clock, dashboard
+from models import Application, clock, dashboard
+from models.scope import scope_clause
 from rules.workflow import State
 
 
@@ -33,11 +34,12 @@ def staff_dashboard(index_view, actor):
     review = _view(admin, "admin_application")
     events = _view(admin, "admin_application_event")
     today = clock.today()
-    states = dashboard.by_state()
+    mine = scope_clause(Application, actor)  # a regional role counts its regions only
+    states = dashboard.by_state(mine)
     state_urls = {s.value: filter_url("admin_application", review, "办件状态", "equals", s.value)
                   for s in State}
-    days = dashboard.per_day(today)
-    reviewers = dashboard.reviews_per_reviewer()
+    days = dashboard.per_day(today, where=mine)
+    reviewers = dashboard.reviews_per_reviewer(mine)
     day_name = str(review.column_labels.get("submitted_at", "提交时间"))
     shown = [s for s in State if s not in (State.DRAFT, State.AWAITING_UNIT)]
     charts = {
@@ -55,5 +57,5 @@ def staff_dashboard(index_view, actor):
     }
     return index_view.render(
         "dashboard.html", actor=actor, states=states, state_urls=state_urls,
-        overdue=dashboard.overdue(today),
+        overdue=dashboard.overdue(today, mine),
         overdue_url=filter_url("admin_application", review, "超期", None, "1"), charts=charts)

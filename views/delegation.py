@@ -14,16 +14,15 @@ from models import Grant, Institution, ServiceItem, Unit, clock, db
 from models.accounts import (
     AccountRefused,
     active_counts,
-    add_grant,
     institution_account,
     issue_password,
     open_institution,
     own_grant,
     registered_individual,
-    revoke_grant,
-    update_grant,
 )
 from models.audit import record
+from models.errors import Refusal
+from models.operations import By, add_member, edit_member, revoke_member
 from models.scope import scope_clause
 from rules.codes import AccountKind, Filer, GrantLevel
 from rules.delegation import MAY_MANAGE, DelegationRefused
@@ -32,7 +31,11 @@ from views.auth import client_ip, current_actor
 from views.base import KindGate, scoped_or_404
 from views.forms import flash_form_errors, rule
 
-REFUSED = (AccountRefused, DelegationRefused, InvalidValue)
+REFUSED = (AccountRefused, DelegationRefused, InvalidValue, Refusal)
+
+
+def _by() -> By:
+    return By(current_actor(), str(current_user), client_ip())
 
 
 
@@ -121,17 +124,13 @@ class MembersView(UnitDesk):
         try:
             person = registered_individual(form.id_no.data, form.name.data.strip(),
                                            form.phone.data)
-            grant, account, password = add_grant(
-                unit_id=current_actor().unit_id, granter=self.granter, person=person,
-                level=form.level.data, valid_from=form.valid_from.data,
-                valid_to=form.valid_to.data, items=set(form.items.data), today=clock.today())
-            db.session.flush()
+            grant, account, password = add_member(
+                _by(), person, form.level.data, form.valid_from.data, form.valid_to.data,
+                set(form.items.data), clock.today())
         except REFUSED as refused:
             db.session.rollback()
-            flash(str(refused), "error")
+            flash(getattr(refused, "message", str(refused)), "error")
             return redirect(url_for(".index"))
-        self._audit("grant:add", grant, person=person.name, level=grant.level.value,
-                    valid_to=str(grant.valid_to or ""), items=grant.item_codes)
         db.session.commit()
         unit = db.session.get(Unit, current_actor().unit_id)
         return self._receipt("单位经办人授权回执", [
@@ -147,17 +146,13 @@ class MembersView(UnitDesk):
         if request.method == "GET":
             form.items.data = sorted(grant.items)
         if form.validate_on_submit():
-            before = {"valid_from": str(grant.valid_from), "valid_to": str(grant.valid_to),
-                      "items": grant.item_codes}
             try:
-                update_grant(grant, granter=self.granter, valid_from=form.valid_from.data,
-                             valid_to=form.valid_to.data, items=set(form.items.data))
+                edit_member(_by(), grant, form.valid_from.data, form.valid_to.data,
+                            set(form.items.data))
             except REFUSED as refused:
                 db.session.rollback()
-                flash(str(refused), "error")
+                flash(getattr(refused, "message", str(refused)), "error")
                 return redirect(url_for(".index"))
-            self._audit("grant:update", grant, before=before, valid_to=str(grant.valid_to),
-                        items=grant.item_codes)
             db.session.commit()
             flash("授权已修改", "info")
             return redirect(url_for(".index"))
@@ -167,12 +162,11 @@ class MembersView(UnitDesk):
     def revoke(self, grant_id):
         grant = scoped_or_404(Grant, grant_id)
         try:
-            revoke_grant(grant, granter=self.granter)
+            revoke_member(_by(), grant)
         except REFUSED as refused:
             db.session.rollback()
-            flash(str(refused), "error")
+            flash(getattr(refused, "message", str(refused)), "error")
             return redirect(url_for(".index"))
-        self._audit("grant:revoke", grant, person=grant.person.name)
         db.session.commit()
         flash(f"已撤销{grant.person.name}的授权", "info")
         return redirect(url_for(".index"))

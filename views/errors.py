@@ -8,7 +8,6 @@ not handled here: their views answer them with a message.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import sqlalchemy as sa
@@ -18,8 +17,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_date
 
 from models import db
-from rules import clock
 from observability import log, request_fields, request_id
+from rules import clock
 from views.auth import HOME
 
 #: Status → (title, what to tell the user) when the error carries no Chinese text of its own.

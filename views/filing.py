@@ -17,22 +17,36 @@ from models import (
     Person,
     ServiceItem,
     TalentRecognition,
-    Unit,
     clock,
     db,
-    utcnow,
 )
-from models.attachments import BadUpload, missing_materials, store_attachment
-from models.audit import record
+from models.attachments import BadUpload, missing_materials
+from models.errors import Refusal
 from models.handlers import enrollment_facts
+from models.imports import new_batch
+from models.operations import (
+    By,
+    act,
+    attach,
+    certificate_for,
+    create_filing,
+    delete_filing,
+    drop_batch_row,
+    edit_filing,
+    is_batch,
+    prepared_by_individual,
+    rate_filing,
+    replace_batch_rows,
+)
 from models.scope import scope_clause
-from models.workflow import create_filing, party_of, transition
+from models.workflow import party_of
 from rules import permissions as p
+from rules import policy
 from rules.codes import AccountKind
 from rules.eligibility import Refused, check_talent_filing
 from rules.identity import InvalidValue, conversion_notice, validate_resident_id
-from rules.imports import SCHEMAS
-from rules.workflow import EDITABLE, Action, Party, State, actions_from
+from rules.imports import MAX_FILE_BYTES, SCHEMAS
+from rules.workflow import Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
 from views.forms import flash_form_errors
@@ -43,8 +57,7 @@ SHEETS = {"form": "申请表", "publicity": "公示表"}
 
 
 def _may_file(actor: p.Actor, item: ServiceItem) -> bool:
-    return actor.kind != AccountKind.UNIT_MEMBER or p.may_handle_item(
-        actor.grant_level, actor.grant_items, item.code)
+    return policy.may_file(actor, item)
 
 
 class FilingDesk(KindGate, BaseView):
@@ -70,51 +83,13 @@ class FilingDesk(KindGate, BaseView):
             abort(403)
         return item
 
-    def _check_references(self, item, form) -> bool:
-        """Person and unit fields must name rows the filer may use; adds form errors."""
-        ok = True
-        if item.handler == "talent" and self.actor.kind == AccountKind.INDIVIDUAL:
-            person = db.session.get(Person, self.actor.person_id)
-            for name, expected in (("name", person.name), ("id_no", person.id_no)):
-                if name in form and form[name].data and form[name].data != expected:
-                    form[name].errors.append("须与人才认定记录中的本人信息一致")
-                    ok = False
-        for spec in item.form_fields or []:
-            field = form[spec["name"]]
-            if not field.data:
-                continue
-            if spec["type"] == "person":
-                found = db.session.scalar(sa.select(Person.id).where(
-                    Person.id_no == field.data, scope_clause(Person, self.actor)))
-                if found is None:
-                    field.errors.append("本单位没有该人员的参保记录")
-                    ok = False
-            if spec["type"] == "unit":
-                if db.session.scalar(sa.select(Unit.id).where(Unit.uscc == field.data)) is None:
-                    field.errors.append("该单位未在系统中登记")
-                    ok = False
-        return ok
-
-    def _owner(self, item, payload) -> dict:
-        """unit_id / institution_id / subject_person_id of a new filing."""
-        actor = self.actor
-        owner = {"unit_id": actor.unit_id, "institution_id": actor.institution_id}
-        if actor.kind == AccountKind.INDIVIDUAL:
-            uscc = next((payload[s["name"]] for s in item.form_fields or []
-                         if s["type"] == "unit" and payload.get(s["name"])), None)
-            owner["unit_id"] = db.session.scalar(sa.select(Unit.id).where(Unit.uscc == uscc)) \
-                if uscc else None
-            owner["subject_person_id"] = actor.person_id
-        else:
-            id_no = payload.get("id_no")
-            owner["subject_person_id"] = db.session.scalar(
-                sa.select(Person.id).where(Person.id_no == id_no)) if id_no else None
-        return owner
+    @property
+    def by(self) -> By:
+        return By(self.actor, str(current_user), client_ip())
 
     def _transition(self, application, action, comment="", version=None) -> bool:
         try:
-            transition(application, action, self.actor, comment=comment,
-                       expected_version=version, actor_label=str(current_user), ip=client_ip())
+            act(self.by, application, action, comment=comment, expected_version=version)
             db.session.commit()
             return True
         except Exception as error:
@@ -175,7 +150,7 @@ class FilingDesk(KindGate, BaseView):
         form = form_for(item, strict=submit,
                         formdata=request.form if request.method == "POST" else None,
                         data=prefill)
-        if request.method == "POST" and form.validate() and self._check_references(item, form):
+        if request.method == "POST" and form.validate():
             token = request.form.get("client_token") or None
             existing = db.session.scalar(sa.select(Application).where(
                 Application.client_token == token)) if token else None
@@ -183,17 +158,18 @@ class FilingDesk(KindGate, BaseView):
                 flash("该办件已保存，请勿重复提交", "info")
                 return redirect(url_for(".detail", application_id=scoped_or_404(
                     Application, existing.id).id))
-            payload = payload_of(item, form)
             try:
-                application = create_filing(item, self.actor, payload, client_token=token,
-                                             **self._owner(item, payload))
-                record("application:create", actor_id=self.actor.account_id,
-                       actor_label=str(current_user), ip=client_ip(), obj=application)
+                application = create_filing(self.by, item, payload_of(item, form),
+                                            client_token=token)
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()
                 flash("该办件已保存，请勿重复提交", "info")
                 return redirect(url_for(".index"))
+            except Refusal as refusal:
+                flash_refusal(refusal)
+                return self.render("filing/form.html", item=item, form=form,
+                                   client_token=token or str(uuid.uuid4()), application=None)
             if submit and not missing_materials(application):
                 self._transition(application, self._submit_action(item))
             elif submit:
@@ -216,7 +192,12 @@ class FilingDesk(KindGate, BaseView):
         return self.render(
             "filing/detail.html", application=application, actions=actions,
             fields=labelled_payload(application.item, application.payload or {}),
-            may_edit=application.state in EDITABLE and _may_file(self.actor, application.item),
+            may_edit=policy.may_change_filing(self.actor, application, application.item)
+            and not is_batch(application.item),
+            may_fix_batch=is_batch(application.item) and self.actor.kind == AccountKind.UNIT_MEMBER
+            and policy.may_change_filing(self.actor, application, application.item),
+            may_delete=policy.may_delete_filing(self.actor, application, application.item,
+                                                prepared_by_individual(application)),
             missing=missing_materials(application), sheets=SHEETS,
             attachments_by=_group(application.attachments))
 
@@ -224,22 +205,22 @@ class FilingDesk(KindGate, BaseView):
     def edit(self, application_id):
         application = scoped_or_404(Application, application_id)
         item = application.item
-        if application.state not in EDITABLE or not _may_file(self.actor, item):
+        if not policy.may_change_filing(self.actor, application, item):
             abort(403)
+        if is_batch(item):
+            flash("批量办件请修改或删除有误的行，或上传更正后的文件", "info")
+            return redirect(url_for(".detail", application_id=application.id))
         form = form_for(item, strict=False,
                         formdata=request.form if request.method == "POST" else None,
                         data=application.payload)
-        if request.method == "POST" and form.validate() and self._check_references(item, form):
-            version = request.form.get("version", type=int)
-            if version != application.version:
-                flash("该办件已被他人修改，请刷新后重试", "error")
+        if request.method == "POST" and form.validate():
+            try:
+                edit_filing(self.by, application, payload_of(item, form),
+                            request.form.get("version", type=int))
+                db.session.commit()
+            except Refusal as refusal:
+                flash_refusal(refusal)
                 return redirect(url_for(".detail", application_id=application.id))
-            before = application.payload
-            application.payload = payload_of(item, form)
-            record("application:edit", actor_id=self.actor.account_id,
-                   actor_label=str(current_user), ip=client_ip(), obj=application,
-                   before=before, after=application.payload)
-            db.session.commit()
             flash("已保存", "info")
             return redirect(url_for(".detail", application_id=application.id))
         return self.render("filing/form.html", item=item, form=form, application=application,
@@ -263,40 +244,61 @@ class FilingDesk(KindGate, BaseView):
     @expose("/<int:application_id>/delete/", methods=("POST",))
     def delete(self, application_id):
         application = scoped_or_404(Application, application_id)
-        if application.state not in (State.DRAFT, State.AWAITING_UNIT) or \
-                not _may_file(self.actor, application.item):
-            abort(403)
-        if self.actor.kind == AccountKind.UNIT_MEMBER and \
-                application.filed_by_id != self.actor.account_id and \
-                application.state == State.AWAITING_UNIT:
-            abort(403)  # an individual's prepared filing is his to delete, not the unit's
-        record("application:delete", actor_id=self.actor.account_id,
-               actor_label=str(current_user), ip=client_ip(), obj=application,
-               before={"state": application.state.value, "payload": application.payload})
-        for child in (*application.events, *application.attachments):
-            db.session.delete(child)
-        db.session.delete(application)
-        db.session.commit()
+        try:
+            delete_filing(self.by, application)
+            db.session.commit()
+        except Refusal as refusal:
+            flash_refusal(refusal)
+            return redirect(url_for(".detail", application_id=application_id))
         flash("已删除", "info")
         return redirect(url_for(".index"))
 
     @expose("/<int:application_id>/upload/", methods=("POST",))
     def upload(self, application_id):
         application = scoped_or_404(Application, application_id)
-        if application.state not in EDITABLE or not _may_file(self.actor, application.item):
-            abort(403)
         upload = request.files.get("file")
         try:
             if upload is None:
                 raise BadUpload("请选择文件")
-            store_attachment(application, request.form.get("material", ""), upload.filename,
-                             upload.read(), self.actor.account_id,
-                             current_app.config["UPLOAD_DIR"])
+            attach(self.by, application, request.form.get("material", ""), upload.filename,
+                   upload.read(), current_app.config["UPLOAD_DIR"])
             db.session.commit()
             flash("材料已上传", "info")
-        except BadUpload as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        except Refusal as refusal:
+            flash_refusal(refusal)
+        return redirect(url_for(".detail", application_id=application.id))
+
+    @expose("/<int:application_id>/batch/drop/", methods=("POST",))
+    def batch_drop_row(self, application_id):
+        """Fix a rejected batch filing by dropping a row that no longer applies."""
+        application = scoped_or_404(Application, application_id)
+        try:
+            drop_batch_row(self.by, application, request.form.get("row_no", type=int) or 0)
+            db.session.commit()
+            flash("已删除该行", "info")
+        except Refusal as refusal:
+            flash_refusal(refusal)
+        return redirect(url_for(".detail", application_id=application.id))
+
+    @expose("/<int:application_id>/batch/file/", methods=("POST",))
+    def batch_file(self, application_id):
+        """Fix a rejected batch filing with a corrected file: all its rows, or nothing."""
+        application = scoped_or_404(Application, application_id)
+        upload = request.files.get("file")
+        data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
+        if not data or self.actor.kind != AccountKind.UNIT_MEMBER:
+            flash("请选择要导入的文件", "error")
+            return redirect(url_for(".detail", application_id=application.id))
+        batch = new_batch(SCHEMAS[application.item.code], unit_id=self.actor.unit_id,
+                          item_id=application.item_id, account_id=self.actor.account_id,
+                          file_name=upload.filename, data=data)
+        db.session.flush()
+        try:
+            replace_batch_rows(self.by, application, batch)
+            db.session.commit()
+            flash(f"已用更正后的文件替换为{len(batch.rows)}行", "info")
+        except Refusal as refusal:
+            flash_refusal(refusal)
         return redirect(url_for(".detail", application_id=application.id))
 
     @expose("/attachment/<int:attachment_id>/")
@@ -307,23 +309,13 @@ class FilingDesk(KindGate, BaseView):
     @expose("/<int:application_id>/rate/", methods=("POST",))
     def rate(self, application_id):
         application = scoped_or_404(Application, application_id)
-        score = request.form.get("rating", type=int)
-        if application.state != State.COMPLETED:
-            flash("办结后才能评价", "error")
-        elif application.rating is not None:
-            flash("该办件已评价，每件只能评价一次", "error")
-        elif score not in range(1, 6):
-            flash("请选择1至5分", "error")
-        else:
-            updated = db.session.execute(
-                sa.update(Application).where(Application.id == application.id,
-                                             Application.rating.is_(None))
-                .values(rating=score, rating_comment=request.form.get("comment", "")[:500],
-                        rated_at=utcnow())
-                .execution_options(synchronize_session=False)).rowcount
+        try:
+            rate_filing(self.by, application, request.form.get("rating", type=int),
+                        request.form.get("comment", ""))
             db.session.commit()
-            flash("感谢您的评价" if updated else "该办件已评价，每件只能评价一次",
-                  "info" if updated else "error")
+            flash("感谢您的评价", "info")
+        except Refusal as refusal:
+            flash_refusal(refusal)
         return redirect(url_for(".detail", application_id=application.id))
 
     @expose("/<int:application_id>/print/<sheet>/")
@@ -337,15 +329,19 @@ class FilingDesk(KindGate, BaseView):
 
     @expose("/<int:application_id>/certificate/")
     def certificate(self, application_id):
-        """The social insurance certificate fetched automatically for the filing's person."""
+        """The social insurance certificate fetched automatically for the filing's person:
+        a unit gets it only for its own employee and only its own periods."""
         application = scoped_or_404(Application, application_id)
-        if application.subject_person_id is None:
+        try:
+            person_id, unit_id = certificate_for(self.by, application)
+        except Refusal:
             abort(404)
-        return person_certificate(application.subject_person_id)
+        return person_certificate(person_id, unit_id)
 
     @expose("/lookup/")
     def lookup(self):
-        """What the system knows of an ID number, for the enrollment form (unit only)."""
+        """What the enrollment form may know of an ID number: valid, and whether it can be
+        enrolled here; a name only if the unit already holds this person, never a phone."""
         if self.actor.kind != AccountKind.UNIT_MEMBER:
             abort(403)
         try:
@@ -354,12 +350,15 @@ class FilingDesk(KindGate, BaseView):
             return jsonify(ok=False, message=str(error))
         facts = enrollment_facts(self.actor.unit_id, id_no)
         labels = {"new": "新参保", "resume": "续保（曾在本单位参保，已暂停）"}
-        answer = {"ok": True, "kind": facts.kind.value if facts.kind else None,
-                  "refusal": facts.refusal,
-                  "message": facts.refusal or labels[facts.kind.value],
+        kind = facts.kind.value if facts.kind else None
+        answer = {"ok": True, "kind": kind, "refusal": facts.refusal,
+                  "message": facts.refusal or labels[kind],
                   "notice": conversion_notice(request.args.get("id_no", ""), id_no)}
         if facts.person is not None:
-            answer.update(name=facts.person.name, phone=facts.person.phone or "")
+            held = db.session.scalar(sa.select(Person.name).where(
+                Person.id == facts.person.id, scope_clause(Person, self.actor)))
+            if held is not None:
+                answer["name"] = held
         return jsonify(answer)
 
     @expose("/workbench/")

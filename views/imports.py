@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from models import ImportBatch, ServiceItem, db
 from models.audit import record
-from models.batch_filing import file_batch
 from models.imports import already_filed, new_batch
+from models.operations import By, save_batch
 from rules import permissions as p
 from rules.codes import AccountKind
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
@@ -98,10 +98,8 @@ class ImportDesk(KindGate, BaseView):
     def save(self, batch_id):
         """保存: the good rows become one batch filing, submitted for review; once only."""
         batch = scoped_or_404(ImportBatch, batch_id)
-        item = self._item(batch.item.code)
         try:
-            application = file_batch(batch, item, current_actor(),
-                                     actor_label=str(current_user), ip=client_ip())
+            application = save_batch(By(current_actor(), str(current_user), client_ip()), batch)
             db.session.commit()
         except Exception as error:
             flash_refusal(error)

@@ -117,10 +117,11 @@ class UnitQueryDesk(QueryDesk):
             f"unit-certificate-{period}.pdf")
 
 
-def person_certificate(person_id: int) -> Response:
-    """A person's 参保证明 PDF, recorded with a verification code."""
-    facts = person_certificate_facts(person_id)
-    certificate = issue("person", facts, person_id=person_id)
+def person_certificate(person_id: int, unit_id: int | None = None) -> Response:
+    """A person's 参保证明 PDF, recorded with a verification code (with ``unit_id``: only
+    that unit's periods)."""
+    facts = person_certificate_facts(person_id, unit_id)
+    certificate = issue("person", facts, person_id=person_id, unit_id=unit_id)
     db.session.commit()
     return _pdf(person_certificate_pdf(
         facts, certificate.code, f"{clock.today():%Y年%m月%d日}",

@@ -9,13 +9,15 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_login import current_user
 
 from models import Application, Attachment, Unit, clock, db
-from models.audit import record
+from models.errors import Refusal
+from models.operations import By, act, record_delivery
 from models.service import overdue
-from models.workflow import message_of, transition
+from models.workflow import message_of
 from rules import permissions as p
+from rules import policy
 from rules.workflow import Action, State
 from views.auth import client_ip, current_actor
-from views.base import scoped_or_404
+from views.base import flash_refusal, scoped_or_404
 from views.filing import send_attachment
 from views.staff import ReadOnlyStaffView
 
@@ -52,8 +54,11 @@ class RegionFilter(BaseSQLAFilter):
 
 
 def _may_review() -> bool:
-    actor = current_actor()
-    return actor is not None and p.staff_may(actor.roles, p.APPLICATIONS, p.REVIEW)
+    return policy.may_review(current_actor())
+
+
+def _by() -> By:
+    return By(current_actor(), str(current_user), client_ip())
 
 
 class ReviewView(ReadOnlyStaffView):
@@ -83,8 +88,7 @@ class ReviewView(ReadOnlyStaffView):
         """Run one transition in a savepoint; None on success, else the refusal message."""
         savepoint = db.session.begin_nested()
         try:
-            transition(application, action_, current_actor(), comment=comment,
-                       expected_version=version, actor_label=str(current_user), ip=client_ip())
+            act(_by(), application, action_, comment=comment, expected_version=version)
             savepoint.commit()
             return None
         except Exception as error:
@@ -114,20 +118,13 @@ class ReviewView(ReadOnlyStaffView):
         if not _may_review():
             abort(403)
         application = scoped_or_404(Application, application_id)
-        courier = request.form.get("courier", "").strip()[:50]
-        tracking = request.form.get("tracking_no", "").strip()[:50]
-        if application.state != State.COMPLETED:
-            flash("办结后才能登记快递", "error")
-        elif not courier or not tracking:
-            flash("请填写快递公司和运单号", "error")
-        else:
-            before = {"courier": application.courier, "tracking_no": application.tracking_no}
-            application.courier, application.tracking_no = courier, tracking
-            record("application:delivery", actor_id=current_actor().account_id,
-                   actor_label=str(current_user), ip=client_ip(), obj=application,
-                   before=before, after={"courier": courier, "tracking_no": tracking})
+        try:
+            record_delivery(_by(), application, request.form.get("courier", ""),
+                            request.form.get("tracking_no", ""))
             db.session.commit()
             flash("快递信息已登记", "info")
+        except Refusal as refusal:
+            flash_refusal(refusal)
         return redirect(url_for(".details_view", id=application_id))
 
     @expose("/attachment/<int:attachment_id>/")

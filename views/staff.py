@@ -132,8 +132,18 @@ class StaffRoleView(StaffView):
     column_list = ["account", "role", "region_code"]
     column_filters = ["role", "region_code"]
     form_columns = ["account", "role", "region_code"]
-    form_args = {"account": {"query_factory": lambda: Account.query.filter(
-        Account.kind == AccountKind.STAFF)}}
+
+    def _scope_relations(self, form):
+        # Staff roles attach to staff accounts only: the dropdown offers nothing else.
+        form = super()._scope_relations(form)
+        form.account.query = db.session.query(Account).filter(
+            Account.kind == AccountKind.STAFF, self.scope(Account))
+        return form
+
+    def check_change(self, model, is_created):
+        if model.account is None or model.account.kind != AccountKind.STAFF:
+            raise ValidationError("工作人员角色只能授予工作人员账号")
+        model.region_code = (model.region_code or "").strip() or None
 
 
 class GrantView(StaffView):

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from flask_admin.menu import MenuLink
-from wtforms.validators import ValidationError
 
 from models import Application, Enrollment, Grant, Institution, Unit
 from rules.codes import AccountKind, kinds_label
-from rules.workflow import EDITABLE, State
 from views.auth import current_actor
 from views.base import ScopedModelView
 from views.delegation import InstitutionsView, MembersView
@@ -52,34 +50,17 @@ class InstitutionListView(ReadOnlyView):
     column_list = ["institution_no", "name", "institution_type", "level", "online_status"]
 
 
-class FilingView(ScopedModelView):
-    """The unit's filings (单位办件): drafts can be created, changed and deleted here."""
+class FilingView(ReadOnlyView):
+    """The unit's filings (单位办件), read-only: every change goes through the filing desk
+    (网上办事), one flow for single and batch items; agents see their items only."""
 
     kinds = MEMBER_OR_INSTITUTION
-    can_create = can_edit = can_delete = can_export = True
     column_list = ["id", "item", "subject_person", "state", "revision", "submitted_at",
                    "deadline"]
     column_display_pk = True
     column_filters = [GroupFilter(), "state", "submitted_at", "deadline"]
     column_default_sort = ("id", True)
     column_formatters = {"id": lambda v, c, m, n: filing_link("unit_filing", m)}
-    form_columns = ["item", "subject_person"]
-    form_ajax_refs = {"subject_person": {"fields": ["id_no", "name"], "minimum_input_length": 2}}
-
-    def on_model_change(self, form, model, is_created):
-        if is_created:
-            model.filed_by_id = current_actor().account_id
-            model.state = State.DRAFT
-            model.payload = {}
-        super().on_model_change(form, model, is_created)
-
-    def check_change(self, model, is_created):
-        if not is_created and model.state not in EDITABLE:
-            raise ValidationError(f"办件状态为“{State(model.state).label}”，不能修改")
-
-    def check_delete(self, model):
-        if model.state != State.DRAFT:
-            raise ValidationError("只能删除暂存的办件")
 
 
 def register(admin) -> None:
