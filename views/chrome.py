@@ -1,14 +1,43 @@
-"""The chrome every page shares: favicon, and the filters templates use to show values in
-plain Chinese (Beijing time, 是/否, insurance kinds, code labels)."""
+"""The chrome every page shares: favicon, page titles, and the filters templates use to show
+values in plain Chinese (Beijing time, 是/否)."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
+
+
+def beijing(value: dt.datetime | dt.date | None, with_time: bool = True) -> str:
+    """A stored UTC time as the office reads it: Beijing time, ``YYYY-MM-DD HH:MM``.
+
+    Naive datetimes are UTC (models.base.utcnow); dates are shown as they are.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, dt.datetime):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    zone = ZoneInfo(current_app.config.get("OFFICE_TIMEZONE") or "Asia/Shanghai")
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def yes_no(value) -> str:
+    """是 / 否 for a boolean, blank for none."""
+    return "" if value is None else ("是" if value else "否")
+
+
+def page_title(view) -> str:
+    """The page part of "页面 - 网办": the view's name, or the console's on its home page."""
+    admin = getattr(view, "admin", None)
+    if admin is not None and view is admin.index_view:
+        return str(admin.name).split(" · ")[-1]
+    return str(getattr(view, "name", "") or "")
 
 
 def init_app(app: Flask) -> None:
-    """Serve the favicon at the address browsers ask for, and register the filters."""
+    """Serve the favicon at the address browsers ask for, and register the helpers."""
     icon = (Path(app.static_folder) / "favicon.ico").read_bytes()
 
     @app.get("/favicon.ico")
@@ -17,3 +46,7 @@ def init_app(app: Flask) -> None:
         response = Response(icon, mimetype="image/vnd.microsoft.icon")
         response.cache_control.max_age = 86400
         return response
+
+    app.jinja_env.filters["beijing"] = beijing
+    app.jinja_env.filters["yes_no"] = yes_no
+    app.jinja_env.globals["page_title"] = page_title
