@@ -29,7 +29,7 @@ from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue, mask_id, mask_phone
 from rules.permissions import may_see_identifiers
 from views.auth import client_ip, current_actor, refuse
-from views.labels import LABELS
+from views.labels import LABELS, PLAIN_FORMATTERS
 from views.spreadsheets import stream_csv, stream_xlsx
 
 #: Export columns holding ID numbers or phones, masked unless the viewer may see them.
@@ -113,12 +113,10 @@ class ScopedModelView(KindGate, ModelView):
 
     def __init__(self, model, session=None, **kwargs):
         self.column_type_formatters = {
-            Labelled: lambda view, value, name: value.label,
-            **self.column_type_formatters,
+            **self.column_type_formatters, **PLAIN_FORMATTERS,
         }
         self.column_type_formatters_export = {
-            Labelled: lambda view, value, name: value.label,
-            **(self.column_type_formatters_export or {}),
+            **(self.column_type_formatters_export or {}), **PLAIN_FORMATTERS,
         }
         choices = {c.key: _enum_of(c).choices() for c in sa.inspect(model).columns if _enum_of(c)}
         if self.column_select_related_list is None and self.column_list:
