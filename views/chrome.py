@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["beijing"] = beijing
     app.jinja_env.filters["yes_no"] = yes_no
     app.jinja_env.globals["page_title"] = page_title
-    from views.labels import item_names
+    from views.labels import batch_columns, item_names
 
     app.jinja_env.filters["item_names"] = item_names
+    app.jinja_env.globals["batch_columns"] = batch_columns

@@ -66,3 +66,19 @@ def item_names(codes: str | None) -> str:
 
 #: Column formatter for a column of comma-separated item codes.
 ITEM_NAMES = {"item_codes": lambda view, context, model, name: item_names(model.item_codes)}
+
+
+def batch_columns(item_code: str) -> list[tuple[str, str, object]]:
+    """(row key, Chinese header, value → shown text) for each column of a batch item's
+    template; choices show their label (五险, not 110,210,310,410,510)."""
+    from rules.imports import SCHEMAS
+
+    schema = SCHEMAS.get(item_code)
+    if schema is None:
+        return []
+    columns = []
+    for column in schema.columns:
+        labels = {value: label for value, label in (column.choices or ())}
+        columns.append((column.key, column.header,
+                        lambda v, labels=labels: "" if v is None else labels.get(v, v)))
+    return columns
