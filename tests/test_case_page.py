@@ -68,7 +68,8 @@ def test_reject_with_a_common_reason_reads_已退回_and_shows_the_reason(as_sta
     application = _one(State.IN_REVIEW)
     response = client.post(f"/admin/admin_application/review/{application.id}/", data={
         "csrf_token": csrf_token(client), "action": "reject",
-        "reason": "证件号码或姓名有误，请核对", "comment": "第3行", "version": application.version}, follow_redirects=True)
+        "reason": "证件号码或姓名有误，请核对", "comment": "第3行",
+        "version": application.version}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "已退回" in page and "审核不通过成功" not in page
     assert "退回原因：证件号码或姓名有误，请核对；第3行" in page
