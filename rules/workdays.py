@@ -56,3 +56,14 @@ def chinese_calendar_exceptions() -> dict[dt.date, tuple[bool, str]]:
     for day, name in chinese_calendar.constants.workdays.items():
         out[day] = (True, f"{chinese.get(name, name)}调休")
     return out
+
+
+def workdays_left(today: dt.date, deadline: dt.date, calendar: Calendar) -> int:
+    """Working days from tomorrow up to ``deadline`` inclusive; negative: working days late."""
+    step = 1 if deadline >= today else -1
+    count, day = 0, today
+    while day != deadline:
+        day += dt.timedelta(days=step)
+        if calendar.is_workday(day if step > 0 else day + dt.timedelta(days=1)):
+            count += step
+    return count

@@ -51,7 +51,7 @@ def test_enrollment_journey_from_draft_to_rating(unit_a):
     switch(unit_a, "staff", "reviewer")
     review(unit_a, application_id, "accept")
     html = review(unit_a, application_id, "approve").get_data(as_text=True)
-    assert "审核通过成功" in html
+    assert "已审核通过" in html
     person = db.session.scalar(sa.select(Person).where(Person.id_no == id_no))
     enrollment = db.session.scalar(sa.select(Enrollment).where(Enrollment.person_id == person.id))
     assert enrollment.status == EnrollmentStatus.ACTIVE and str(enrollment.wage) == "8000.00"

@@ -2,7 +2,7 @@
 from models import clock
 from rules.masking import mask
 from rules.workflow import Action
-from views import account, auth, queries
+from views import account, auth, chrome, queries
 from views.base import shown_identifier
 from views.consoles import build_consoles
 
@@ -10,8 +10,10 @@ from views.consoles import build_consoles
 def init_app(app) -> None:
     app.jinja_env.filters["action_label"] = Action.label_of
     app.jinja_env.filters["office_time"] = clock.shown
+    app.jinja_env.filters["office_date"] = lambda value: clock.shown(value)[:10]
     app.jinja_env.filters["identifier"] = shown_identifier
     app.jinja_env.filters["mask"] = mask
+    chrome.init_app(app)
     auth.init_app(app)
     account.init_app(app)
     app.register_blueprint(queries.bp)

@@ -39,7 +39,7 @@ from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
 from views.hardening import HardenedView
-from views.labels import LABELS
+from views.labels import LABELS, PLAIN_FORMATTERS
 from views.spreadsheets import stream_csv, stream_xlsx
 
 #: Columns holding ID numbers or phones: masked on every page and in exports unless the
@@ -145,12 +145,10 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
 
     def __init__(self, model, session=None, **kwargs):
         self.column_type_formatters = {
-            Labelled: lambda view, value, name: value.label,
-            **self.column_type_formatters,
+            **self.column_type_formatters, **PLAIN_FORMATTERS,
         }
         self.column_type_formatters_export = {
-            Labelled: lambda view, value, name: value.label,
-            **(self.column_type_formatters_export or {}),
+            **(self.column_type_formatters_export or {}), **PLAIN_FORMATTERS,
         }
         self.column_formatters = {
             **{name: identifier_formatter for name in ID_COLUMNS | PHONE_COLUMNS},

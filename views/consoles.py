@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.menu import MenuLink, MenuView
 from flask_admin.theme import Bootstrap4Theme
 
 from models import Application, db
 from models.scope import scope_clause
-from rules.codes import AccountKind
+from rules import permissions as p
+from rules.codes import AccountKind, GrantLevel
+from rules.imports import SCHEMAS
 from views.auth import current_actor
 from views.base import KindGate
 from views.counter import CounterView
@@ -21,6 +24,58 @@ CONSOLES = {
                                                   AccountKind.INSTITUTION})),
     "me": ("/me", "网办 · 个人网上办事", frozenset({AccountKind.INDIVIDUAL})),
 }
+
+
+#: Menus by task: the category of each entry that its module registers without one.
+TASKS = {
+    "unit_filing": "办事", "unit_application": "办事", "unit_filing.workbench": "办事",
+    "unit_import": "办事",
+    "unit_query": "查询", "unit_unit": "查询", "unit_enrollment": "查询",
+    "unit_institution": "查询",
+    "unit_members": "单位管理", "unit_grant": "单位管理", "unit_institutions": "单位管理",
+    "admin_counter": "受理",
+}
+#: Categories in the order a console's menu shows them (others follow as registered).
+CATEGORY_ORDER = {"admin": ["受理", "业务经办"], "unit": ["办事", "查询", "单位管理"]}
+
+
+def _manager(actor) -> bool:
+    return actor.kind == AccountKind.UNIT_MEMBER and actor.grant_level != GrantLevel.AGENT
+
+
+def _may_import(actor) -> bool:
+    return actor.kind == AccountKind.UNIT_MEMBER and any(
+        p.may_handle_item(actor.grant_level, actor.grant_items, code) for code in SCHEMAS)
+
+
+#: Entries shown only to some of the console's users: an agent is not offered the
+#: delegation pages (agents grant nothing), nor an import he holds no item for.
+#: The pages themselves still refuse on their own; this only keeps the menu honest.
+SHOWN_TO = {
+    "unit_members": _manager, "unit_grant": _manager, "unit_institutions": _manager,
+    "unit_import": _may_import,
+}
+
+
+class TaskMenuView(MenuView):
+    """A menu entry that is hidden from actors ``SHOWN_TO`` leaves out."""
+
+    def is_visible(self) -> bool:
+        shown = SHOWN_TO.get(getattr(self._view, "endpoint", None))
+        actor = current_actor()
+        return super().is_visible() and (shown is None or actor is None or shown(actor))
+
+
+class TaskAdmin(Admin):
+    """An Admin whose menu groups entries by task (``TASKS``) and hides them per actor."""
+
+    def _add_view_to_menu(self, view) -> None:
+        view.category = view.category or TASKS.get(view.endpoint)
+        self.add_menu_item(TaskMenuView(view.name, view), view.category)
+
+    def add_link(self, link: MenuLink) -> None:
+        link.category = link.category or TASKS.get(getattr(link, "endpoint", None))
+        super().add_link(link)
 
 
 class ConsoleIndex(KindGate, AdminIndexView):
@@ -55,11 +110,13 @@ def build_consoles(app) -> dict[str, Admin]:
 
     admins = {}
     for endpoint, (url, title, kinds) in CONSOLES.items():
-        admins[endpoint] = Admin(
+        admins[endpoint] = TaskAdmin(
             app, name=title, url=url, endpoint=endpoint,
             theme=Bootstrap4Theme(base_template="console_base.html", fluid=True),
             index_view=ConsoleIndex(kinds, name="首页", url=url, endpoint=endpoint),
         )
+        for category in CATEGORY_ORDER.get(endpoint, ()):
+            admins[endpoint].add_category(category)
     review.register(admins["admin"])
     admins["admin"].add_view(CounterView(name="窗口服务", endpoint="admin_counter", url="counter"))
     staff.register(admins["admin"])

@@ -1,4 +1,14 @@
-"""Chinese column labels, one dictionary for every console."""
+"""Chinese column labels and value formatters, one dictionary each for every console."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+
+from models import clock
+from rules.codes import Labelled
+from views.chrome import yes_no
 
 LABELS = {
     "id": "编号", "uscc": "统一社会信用代码", "unit_no": "单位编号", "name": "名称",
@@ -33,3 +43,43 @@ LABELS = {
     "region": "区域", "item.name": "事项", "unit.name": "单位", "person.name": "姓名",
     "person.id_no": "证件号码", "subject_person.name": "人员姓名",
 }
+
+#: Values by type, as a person reads them (list, details and export of every console):
+#: coded values by their Chinese label, times in Beijing time to the minute, 是/否.
+PLAIN_FORMATTERS = {
+    Labelled: lambda view, value, name: value.label,
+    dt.datetime: lambda view, value, name: clock.shown(value),
+    bool: lambda view, value, name: yes_no(value),
+}
+
+
+def item_names(codes: str | None) -> str:
+    """'SB_ENROLL,SB_SUSPEND' → '社会保险职工参保登记、社会保险职工暂停参保'."""
+    from models import ServiceItem, db
+
+    names = g.get("_item_names") if has_request_context() else None
+    if names is None:
+        names = dict(db.session.execute(sa.select(ServiceItem.code, ServiceItem.name)).all())
+        if has_request_context():
+            g._item_names = names
+    return "、".join(names.get(c, c) for c in (codes or "").split(",") if c)
+
+
+#: Column formatter for a column of comma-separated item codes.
+ITEM_NAMES = {"item_codes": lambda view, context, model, name: item_names(model.item_codes)}
+
+
+def batch_columns(item_code: str) -> list[tuple[str, str, object]]:
+    """(row key, Chinese header, value → shown text) for each column of a batch item's
+    template; choices show their label (五险, not 110,210,310,410,510)."""
+    from rules.imports import SCHEMAS
+
+    schema = SCHEMAS.get(item_code)
+    if schema is None:
+        return []
+    columns = []
+    for column in schema.columns:
+        labels = {value: label for value, label in (column.choices or ())}
+        columns.append((column.key, column.header,
+                        lambda v, labels=labels: "" if v is None else labels.get(v, v)))
+    return columns

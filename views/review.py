@@ -1,24 +1,29 @@
 """Review (审核) in the staff console: the queue by deadline, accept, approve, reject."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_login import current_user
 
 from models import Application, Attachment, Unit, clock, db
+from models.calendar import calendar_for
 from models.errors import Refusal
 from models.operations import By, act, record_delivery
 from models.service import overdue
 from models.workflow import message_of
+from rules import masking, policy
 from rules import permissions as p
-from rules import policy
-from rules.workflow import Action, State
+from rules.workdays import workdays_left
+from rules.workflow import Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
 from views.base import flash_refusal, scoped_or_404
 from views.filing import send_attachment
+from views.item_form import labelled_payload
 from views.staff import ReadOnlyStaffView
 
 #: Filings staff see: everything that has been submitted at least once.
@@ -53,6 +58,27 @@ class RegionFilter(BaseSQLAFilter):
         return "属于"
 
 
+#: The office's common reasons for sending a filing back; the reviewer may add his own words.
+REJECT_REASONS = (
+    "材料不齐全，请补充上传",
+    "材料不清晰，请重新上传清晰的扫描件或照片",
+    "填报信息与材料不一致，请核对后修改",
+    "证件号码或姓名有误，请核对",
+    "参保日期或缴费工资填写有误",
+    "不属于本事项办理范围",
+)
+#: What the reviewer is told after each decision.
+DONE = {
+    Action.ACCEPT: "已受理，请审核",
+    Action.APPROVE: "已审核通过",
+    Action.REJECT: "已退回，申请人修改后可重新提交",
+    Action.COMPLETE: "已办结",
+}
+#: Bootstrap colour of each state's badge.
+STATE_STYLE = {State.SUBMITTED: "info", State.IN_REVIEW: "primary", State.APPROVED: "success",
+               State.REJECTED: "danger", State.COMPLETED: "success", State.WITHDRAWN: "secondary"}
+
+
 def _may_review() -> bool:
     return policy.may_review(current_actor())
 
@@ -71,7 +97,6 @@ class ReviewView(ReadOnlyStaffView):
     column_filters = ["state", "item.name", OverdueFilter(), RegionFilter(), "deadline",
                       "submitted_at", "rating"]
     column_labels = {**ReadOnlyStaffView.column_labels, "item.name": "事项"}
-    details_template = "review/details.html"
     list_template = "review/list.html"
 
     def get_query(self):
@@ -84,6 +109,29 @@ class ReviewView(ReadOnlyStaffView):
         return _may_review() and super().is_action_allowed(name)
 
     # --- one filing ----------------------------------------------------------------------
+    @expose("/details/")
+    def details_view(self):
+        """办件详情: one screen for one decision."""
+        application = self.get_one(request.args.get("id", ""))
+        today = clock.today()
+        left = None
+        if application.deadline and application.state in (State.SUBMITTED, State.IN_REVIEW):
+            left = workdays_left(today, application.deadline, calendar_for(
+                min(today, application.deadline), horizon_days=400))
+        actor = current_actor()
+        actions = actions_from(State(application.state), Party.REVIEWER) \
+            if _may_review() else []
+        rejects = [e for e in application.events if e.action == Action.REJECT.value]
+        person = application.subject_person
+        return self.render(
+            "review/case.html", application=application, actions=actions, left=left,
+            fields=labelled_payload(application.item, application.payload or {}),
+            reasons=REJECT_REASONS, reject=rejects[-1] if rejects else None,
+            materials={m["code"]: m["label"] for m in application.item.materials or []},
+            person_id_no=masking.shown(actor, person.id_no) if person else "",
+            state_style=STATE_STYLE.get(State(application.state), "secondary"),
+            return_url=request.args.get("url") or self.get_url(".index_view"))
+
     def _apply(self, application, action_, comment="", version=None) -> str | None:
         """Run one transition in a savepoint; None on success, else the refusal message."""
         savepoint = db.session.begin_nested()
@@ -107,10 +155,13 @@ class ReviewView(ReadOnlyStaffView):
             action_ = Action(request.form.get("action", ""))
         except ValueError:
             abort(400)
-        refusal = self._apply(application, action_, request.form.get("comment", ""),
+        comment = "；".join(part for part in (request.form.get("reason", "").strip(),
+                                              request.form.get("comment", "").strip()) if part)
+        refusal = self._apply(application, action_, comment,
                               request.form.get("version", type=int))
         db.session.commit()
-        flash(refusal or f"{action_.label}成功", "error" if refusal else "info")
+        flash(refusal or DONE.get(action_, f"{action_.label}成功"),
+              "error" if refusal else "info")
         return redirect(url_for(".details_view", id=application_id))
 
     @expose("/delivery/<int:application_id>/", methods=("POST",))
@@ -130,6 +181,19 @@ class ReviewView(ReadOnlyStaffView):
     @expose("/attachment/<int:attachment_id>/")
     def attachment(self, attachment_id):
         return send_attachment(scoped_or_404(Attachment, attachment_id))
+
+    @expose("/attachment/<int:attachment_id>/preview/")
+    def preview(self, attachment_id):
+        """An image or PDF material shown in the page rather than downloaded."""
+        attachment = scoped_or_404(Attachment, attachment_id)
+        if not attachment.content_type.startswith(("image/", "application/pdf")):
+            abort(404)
+        path = Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_path
+        if not path.is_file():
+            abort(404)
+        # Read whole (materials are small): a browser that drops the request leaks no file.
+        return current_app.response_class(path.read_bytes(), mimetype=attachment.content_type,
+                                          headers={"Content-Disposition": "inline"})
 
     # --- bulk actions over selected rows --------------------------------------------------
     def _bulk(self, ids, action_, comment=""):

@@ -42,6 +42,7 @@ from rules.identity import normalise
 from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
 from views.auth import client_ip, current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
+from views.labels import ITEM_NAMES
 
 
 def _may(operation):
@@ -151,6 +152,7 @@ class GrantView(StaffView):
     column_list = ["unit", "person", "level", "valid_from", "valid_to", "item_codes",
                    "revoked_at"]
     column_filters = ["level", "valid_to"]
+    column_formatters = ITEM_NAMES
     form_columns = ["unit", "person", "level", "valid_from", "valid_to", "item_codes"]
     form_ajax_refs = {"unit": {"fields": ["name", "uscc"]},
                       "person": {"fields": ["id_no", "name"]}}

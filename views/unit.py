@@ -11,6 +11,7 @@ from views.delegation import InstitutionsView, MembersView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter, InsuranceKindFilter
 from views.imports import ImportDesk
+from views.labels import ITEM_NAMES
 from views.queries import UnitQueryDesk
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
@@ -43,6 +44,7 @@ class GrantListView(ReadOnlyView):
     kinds = MEMBER
     column_list = ["person.name", "level", "valid_from", "valid_to", "item_codes", "revoked_at"]
     column_filters = ["level"]
+    column_formatters = ITEM_NAMES
 
 
 class InstitutionListView(ReadOnlyView):
