@@ -26,8 +26,8 @@ from rules.codes import AccountKind, GrantLevel, IdType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from rules.passwords import password_problems
 from views.auth import HOME, client_ip, renew_session
-from views.security import form_key, limit, rate_limited_page
 from views.forms import rule
+from views.security import form_key, limit, rate_limited_page
 
 bp = Blueprint("account", __name__)
 
