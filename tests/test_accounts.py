@@ -672,3 +672,56 @@ def test_one_time_passwords_can_be_read_aloud(as_staff):
     receipt = _post(as_staff("clerk"), "/admin/counter/reset/", form_no="CZ03", target="unit",
                     code=UNIT_A)
     assert OTP.match(_receipt_password(receipt))
+
+
+# --- a unit's managers look after their agents (issue 14) ----------------------------------------
+
+AGENT_A = "340104199506243211"
+ADMIN_A = "370102199211175699"
+
+
+def _grant_of(id_no):
+    return db.session.scalar(sa.select(Grant).join(Person).join(Unit).where(
+        Person.id_no == id_no, Unit.uscc == UNIT_A))
+
+
+def test_the_legal_rep_unlocks_and_resets_an_agent(unit_a, app):
+    agent = _from(app, "10.0.0.40")
+    assert login(agent, "unit", AGENT_A, UNIT_A).status_code == 302
+    stranger = _from(app, "198.51.100.40")
+    for _ in range(5):
+        login(stranger, "unit", AGENT_A, UNIT_A, password="Wrong#123")
+    assert login(stranger, "unit", AGENT_A, UNIT_A).status_code == 403
+
+    grant = _grant_of(AGENT_A)
+    _post(unit_a, f"/unit/members/{grant.id}/unlock/")
+    assert login(stranger, "unit", AGENT_A, UNIT_A).status_code == 302
+
+    receipt = unit_a.post(f"/unit/members/{grant.id}/reset/",
+                          data={"csrf_token": csrf_token(unit_a)})
+    assert receipt.headers["Cache-Control"] == "no-store"
+    password = _receipt_password(receipt)
+    assert OTP.match(password)
+    assert agent.get("/unit/").status_code == 302  # the agent's old session ended
+    fresh = _from(app, "10.0.0.41")
+    assert login(fresh, "unit", AGENT_A, UNIT_A, password=password).location.endswith(
+        "/account/password")
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(
+        AuditEvent.action.like("grant:%"))).all()
+    assert sorted(actions) == ["grant:reset_password", "grant:unlock"]
+
+
+def test_only_managers_reset_and_only_those_below_them(app, client):
+    assert login(client, "unit", ADMIN_A, UNIT_A).status_code == 302
+    rep = _grant_of(REP_A)
+    refused = _post(client, f"/unit/members/{rep.id}/reset/")
+    assert "不能管理法定代表人的授权" in refused.get_data(as_text=True)
+    assert "重置回执" not in refused.get_data(as_text=True)
+    assert OTP.match(_receipt_password(client.post(
+        f"/unit/members/{_grant_of(AGENT_A).id}/reset/",
+        data={"csrf_token": csrf_token(client)})))
+
+    agent = _from(app, "10.0.0.42")
+    assert login(agent, "unit", "320102200102123853", UNIT_A).status_code == 302
+    by_agent = _post(agent, f"/unit/members/{_grant_of(AGENT_A).id}/reset/")
+    assert "重置回执" not in by_agent.get_data(as_text=True)
