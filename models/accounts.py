@@ -403,7 +403,8 @@ def verify_registration(unit: Unit, *, clerk: Account, phone_choice: str = "file
         if phone_choice == "registered" or not person.phone:
             if person.phone != registration.phone:
                 if phone_taken(registration.phone, person.id):
-                    raise AccountRefused("注册的手机号码已被他人登记，请保留原手机号码或更正后再核验")
+                    raise AccountRefused(
+                        "注册的手机号码已被他人登记，请保留原手机号码或更正后再核验")
                 person.phone = registration.phone
             phone_choice = "registered"
         registration.phone_choice = phone_choice

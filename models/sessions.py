@@ -175,3 +175,14 @@ def known_address(account_id: int, ip: str, days: int = 90) -> bool:
     return db.session.scalar(sa.select(LoginLog.id).where(
         LoginLog.account_id == account_id, LoginLog.ip == ip, LoginLog.outcome == "success",
         LoginLog.at > now() - dt.timedelta(days=days)).limit(1)) is not None
+
+
+def force_out(record: LoginSession, *, by, ip: str) -> None:
+    """强退: a system administrator ends another's session; audited (caller commits)."""
+    from models.audit import record as audit
+
+    end_session(record, "forced_out")
+    log_login("forced_out", ip=record.ip, account=record.account,
+              reason=f"由{by}强制退出")
+    audit("session:force_logout", actor_id=by.id, actor_label=str(by), ip=ip, obj=record,
+          after={"account": str(record.account), "session_ip": record.ip})

@@ -16,6 +16,7 @@ APPLICATIONS = "applications"  # filings, their timeline and attachments
 FINANCE = "finance"  # contributions, benefit payments, pension accounts, talents
 AUDIT = "audit"  # the audit trail
 COUNTER = "counter"  # counter services: open, reset, cancel, unlock, verify
+SMS = "sms"  # the SMS outbox: it holds live verification codes
 
 _ALL = frozenset({READ, WRITE, DELETE})
 _RO = frozenset({READ})
@@ -24,7 +25,7 @@ _RO = frozenset({READ})
 STAFF_MATRIX: dict[StaffRoleName, dict[str, frozenset[str]]] = {
     StaffRoleName.SYSTEM_ADMIN: {
         MASTER: _ALL, ACCOUNTS: _ALL, CATALOG: _ALL, APPLICATIONS: _RO,
-        FINANCE: _ALL, AUDIT: _RO, COUNTER: frozenset({READ, WRITE}),
+        FINANCE: _ALL, AUDIT: _RO, COUNTER: frozenset({READ, WRITE}), SMS: _RO,
     },
     StaffRoleName.COUNTER_CLERK: {
         MASTER: frozenset({READ, WRITE}), ACCOUNTS: _RO, CATALOG: _RO,

@@ -20,6 +20,7 @@ from models import (
     Person,
     SmsCode,
     SmsOutbox,
+    StaffRole,
     Unit,
     db,
     hash_password,
@@ -27,7 +28,7 @@ from models import (
 )
 from models.demo import DEMO_PASSWORD, make_id_no
 from rules.passwords import password_problems
-from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
+from tests.conftest import PERSON, REP_A, UNIT_A, UNIT_B, csrf_token, login
 from tests.helpers import member, switch
 
 NEW_PASSWORD = "Xy9#kLm2pQ"
@@ -462,3 +463,265 @@ def test_staff_import_legacy_accounts_all_or_nothing(as_staff):
     rows = db.session.scalars(sa.select(LegacyAccount).order_by(LegacyAccount.old_login)).all()
     assert [r.old_login for r in rows] == ["old1", "old2"]
     assert all(r.secret_hash.startswith("$argon2") for r in rows)
+
+
+# --- takeover attacks (issue 10) ----------------------------------------------------------------
+
+ATTACKER_PHONE = "13912345678"
+
+
+def _register(client, uscc, rep_id, rep_name, phone=ATTACKER_PHONE):
+    _post(client, "/register", uscc=uscc, name="冒名注册有限公司", rep_id_type="01",
+          rep_id_no=rep_id, rep_name=rep_name, phone=phone, agree="y")
+    code = _latest_code(phone)
+    return _post(client, "/register/finish", code=code, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD)
+
+
+def _phone_of(id_no):
+    return db.session.scalar(sa.select(Person.phone).where(Person.id_no == id_no))
+
+
+def test_registration_naming_a_legal_rep_cannot_redirect_the_units_recovery_codes(app):
+    attacker = _from(app, "198.51.100.20")
+    done = _register(attacker, _fresh_uscc("91330106MA2F0"), REP_A, "王丽华")
+    assert "待核验" in done.get_data(as_text=True)
+    assert _phone_of(REP_A) == "13800000001"  # the person on file is untouched
+
+    # The victim unit's recovery code goes to the phone on file, not the attacker's.
+    _post(attacker, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    sent_to = db.session.scalars(sa.select(SmsOutbox.phone).order_by(SmsOutbox.id)).all()
+    assert sent_to[-1] == "13800000001" and sent_to.count(ATTACKER_PHONE) == 1
+    stolen = _latest_code(ATTACKER_PHONE)  # the attacker only has his registration code
+    page = _post(attacker, "/forgot/finish", code=stolen, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD)
+    assert "验证码错误" in page.get_data(as_text=True)
+    assert login(attacker, "unit", REP_A, UNIT_A, password=NEW_PASSWORD).status_code == 401
+
+
+def test_registration_naming_an_individual_leaves_his_phone_login(app):
+    attacker = _from(app, "198.51.100.21")
+    _register(attacker, _fresh_uscc("91330106MA2G0"), PERSON, "张伟")
+    assert _phone_of(PERSON) == "13800000003"
+    assert login(_from(app, "10.0.0.8"), "person", "13800000003").status_code == 302
+    assert login(attacker, "person", ATTACKER_PHONE).status_code == 401
+
+
+def test_the_clerk_sees_both_phones_and_chooses_at_verification(app, as_staff):
+    code = _fresh_uscc("91330106MA2H0")
+    _register(_from(app, "10.0.0.9"), code, PERSON, "张伟", phone="13955556666")
+    unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == code))
+    clerk = as_staff("clerk")
+    page = clerk.get("/admin/counter/").get_data(as_text=True)
+    assert "登记在册：13800000003" in page and "注册填写：13955556666" in page
+    _post(clerk, f"/admin/counter/verify/{unit.id}/", form_no="HY02", phone_choice="registered")
+    assert _phone_of(PERSON) == "13955556666"
+    audit = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "counter:verify_registration"))
+    assert audit.after["phone_choice"] == "registered"
+
+
+def test_a_recovery_code_works_only_for_the_phone_it_was_sent_to(client):
+    _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    code = _latest_code("13800000001")
+    person = db.session.scalar(sa.select(Person).where(Person.id_no == REP_A))
+    person.phone = "13911110000"  # changed (at the counter) while the code was out
+    db.session.commit()
+    page = _post(client, "/forgot/finish", code=code, password=NEW_PASSWORD,
+                 confirm=NEW_PASSWORD)
+    assert "手机号码已变更" in page.get_data(as_text=True)
+    assert login(client, "unit", REP_A, UNIT_A, password=NEW_PASSWORD).status_code == 401
+
+
+def test_sms_codes_to_one_phone_are_capped_per_hour_and_per_day(app, client, clock,
+                                                                  monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_FORGOT_TARGET", "1000 per hour")
+    monkeypatch.setitem(app.config, "RATELIMIT_FORGOT_ADDRESS", "1000 per hour")
+    clock.now = dt.datetime(2026, 11, 30, 1, 0)  # 09:00 in Beijing
+
+    def ask():
+        return _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+
+    for _ in range(5):
+        assert "验证码已发送" in ask().get_data(as_text=True)
+    sixth = ask()
+    assert sixth.status_code == 429 and "过于频繁" in sixth.get_data(as_text=True)
+    assert "2026-11-30 10:00" in sixth.get_data(as_text=True)
+    clock.advance(hours=1)
+    for _ in range(5):
+        assert ask().status_code == 200
+    clock.advance(hours=2)
+    eleventh = ask()
+    assert eleventh.status_code == 429 and "今日接收验证码已达上限" in eleventh.get_data(
+        as_text=True)
+    assert "2026-12-01 00:00" in eleventh.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SmsOutbox).where(
+        SmsOutbox.phone == "13800000001")) == 10
+    clock.now = dt.datetime(2026, 11, 30, 16, 0)  # midnight in Beijing: a new office day
+    assert ask().status_code == 200
+
+
+def test_ten_wrong_codes_across_fresh_codes_lock_the_flow_until_tomorrow(client, clock):
+    clock.now = dt.datetime(2026, 11, 30, 2, 0)
+    for _ in range(2):
+        _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+        code = _latest_code("13800000001")
+        bad = "000000" if code != "000000" else "111111"
+        for _ in range(5):
+            _post(client, "/forgot/finish", code=bad, password=NEW_PASSWORD,
+                  confirm=NEW_PASSWORD)
+    _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    locked = _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    assert locked.status_code == 429 and "今日已锁定" in locked.get_data(as_text=True)
+    clock.now = dt.datetime(2026, 11, 30, 16, 1)
+    _post(client, "/forgot", uscc=UNIT_A, id_type="01", id_no=REP_A, name="王丽华")
+    code = _latest_code("13800000001")
+    _post(client, "/forgot/finish", code=code, password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert login(client, "unit", REP_A, UNIT_A, password=NEW_PASSWORD).status_code == 302
+
+
+def test_registration_cannot_flood_a_phone_with_sms(client):
+    answers = []
+    for n in range(6):
+        answers.append(_post(client, "/register", uscc=_fresh_uscc(f"91330106MA2J{n}"),
+                             name="刷短信公司", rep_id_type="01", rep_id_no=PERSON,
+                             rep_name="张伟", phone="13977778888", agree="y"))
+    assert [a.status_code for a in answers[:5]] == [200] * 5
+    assert answers[5].status_code == 429 and "后再试" in answers[5].get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SmsOutbox).where(
+        SmsOutbox.phone == "13977778888")) == 5
+
+
+def test_upgrade_attempts_are_limited_like_login(app):
+    from models import Unit as UnitModel
+
+    unit = UnitModel(uscc=_fresh_uscc("91330106MA2K0"), unit_no="L0002", name="历史二有限公司",
+                     region_code="330106", online_status="cancelled")
+    db.session.add(unit)
+    db.session.flush()
+    db.session.add(LegacyAccount(old_system="杭州社保旧网办", old_login="hzold002",
+                                 unit_id=unit.id, secret_hash=hash_password("Old#Code99")))
+    db.session.commit()
+    guesser = _from(app, "198.51.100.30")
+    for n in range(5):
+        wrong = _post(guesser, "/upgrade", old_system="杭州社保旧网办", old_login="hzold002",
+                      secret=f"guess{n}")
+        assert "原系统账号或密码有误" in wrong.get_data(as_text=True)
+    # The right secret now waits too, from any address: the target is limited.
+    right = _post(_from(app, "198.51.100.31"), "/upgrade", old_system="杭州社保旧网办",
+                  old_login="hzold002", secret="Old#Code99")
+    assert right.status_code == 429
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginLog).where(
+        LoginLog.outcome == "rate_limited", LoginLog.login_name == "hzold002")) == 1
+
+
+def test_a_counter_reset_never_reopens_a_cancelled_account(as_staff, app):
+    clerk = as_staff("clerk")
+    _post(clerk, "/admin/counter/cancel/", form_no="ZX02", target="person", code=PERSON,
+          reason="本人申请")
+    reset = _post(clerk, "/admin/counter/reset/", form_no="CZ02", target="person", code=PERSON)
+    assert "已注销" in reset.get_data(as_text=True) and 'id="password"' not in \
+        reset.get_data(as_text=True)
+    assert _person_account().active is False
+    assert login(app.test_client(), "person", PERSON).status_code == 403
+    assert db.session.scalar(sa.select(AuditEvent.id).where(
+        AuditEvent.action == "counter:reset_password")) is None
+
+
+def _staff(username, *roles):
+    account = Account(kind="staff", username=username, display_name=username,
+                      login_key=f"staff:{username}", password_hash=hash_password(DEMO_PASSWORD),
+                      must_change_password=False)
+    account.roles = [StaffRole(role=role, region_code=region) for role, region in roles]
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
+@pytest.mark.parametrize("roles", [
+    [("counter_clerk", "330902")],
+    [("counter_clerk", "330902"), ("system_admin", "330903")],  # a union, never no limit
+])
+def test_a_clerk_serves_only_the_regions_of_his_roles(as_staff, roles):
+    _staff("zhoushan", *roles)
+    clerk = as_staff("zhoushan")
+    for service in ("reset", "unlock", "cancel"):
+        refused = _post(clerk, f"/admin/counter/{service}/", form_no="QY01", target="unit",
+                        code=UNIT_A, reason="跨区")
+        assert "不在您的受理区域内" in refused.get_data(as_text=True)
+    opened = _post(clerk, "/admin/counter/open_unit/", form_no="QY02",
+                   uscc=_fresh_uscc("91330106MA2L0"), name="跨区开通有限公司",
+                   unit_type="enterprise", region_code="330106", address="",
+                   rep_id_no=PERSON, rep_name="张伟", rep_phone="13800000003")
+    assert "不在您的受理区域内" in opened.get_data(as_text=True)
+    assert db.session.scalar(sa.select(AuditEvent.id).where(
+        AuditEvent.action.like("counter:%"))) is None
+    assert db.session.scalar(sa.select(Unit.online_status).where(Unit.uscc == UNIT_A)) == \
+        "active"
+    own = _post(clerk, "/admin/counter/reset/", form_no="QY03", target="unit", code=UNIT_B)
+    assert "网上办事密码重置回执单" in own.get_data(as_text=True)
+
+
+OTP = re.compile(r"^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{2}$")
+
+
+def test_one_time_passwords_can_be_read_aloud(as_staff):
+    from models.accounts import one_time_password
+
+    assert all(OTP.match(one_time_password()) for _ in range(500))
+    receipt = _post(as_staff("clerk"), "/admin/counter/reset/", form_no="CZ03", target="unit",
+                    code=UNIT_A)
+    assert OTP.match(_receipt_password(receipt))
+
+
+# --- a unit's managers look after their agents (issue 14) ----------------------------------------
+
+AGENT_A = "340104199506243211"
+ADMIN_A = "370102199211175699"
+
+
+def _grant_of(id_no):
+    return db.session.scalar(sa.select(Grant).join(Person).join(Unit).where(
+        Person.id_no == id_no, Unit.uscc == UNIT_A))
+
+
+def test_the_legal_rep_unlocks_and_resets_an_agent(unit_a, app):
+    agent = _from(app, "10.0.0.40")
+    assert login(agent, "unit", AGENT_A, UNIT_A).status_code == 302
+    stranger = _from(app, "198.51.100.40")
+    for _ in range(5):
+        login(stranger, "unit", AGENT_A, UNIT_A, password="Wrong#123")
+    assert login(stranger, "unit", AGENT_A, UNIT_A).status_code == 403
+
+    grant = _grant_of(AGENT_A)
+    _post(unit_a, f"/unit/members/{grant.id}/unlock/")
+    assert login(stranger, "unit", AGENT_A, UNIT_A).status_code == 302
+
+    receipt = unit_a.post(f"/unit/members/{grant.id}/reset/",
+                          data={"csrf_token": csrf_token(unit_a)})
+    assert receipt.headers["Cache-Control"] == "no-store"
+    password = _receipt_password(receipt)
+    assert OTP.match(password)
+    assert agent.get("/unit/").status_code == 302  # the agent's old session ended
+    fresh = _from(app, "10.0.0.41")
+    assert login(fresh, "unit", AGENT_A, UNIT_A, password=password).location.endswith(
+        "/account/password")
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(
+        AuditEvent.action.like("grant:%"))).all()
+    assert sorted(actions) == ["grant:reset_password", "grant:unlock"]
+
+
+def test_only_managers_reset_and_only_those_below_them(app, client):
+    assert login(client, "unit", ADMIN_A, UNIT_A).status_code == 302
+    rep = _grant_of(REP_A)
+    refused = _post(client, f"/unit/members/{rep.id}/reset/")
+    assert "不能管理法定代表人的授权" in refused.get_data(as_text=True)
+    assert "重置回执" not in refused.get_data(as_text=True)
+    assert OTP.match(_receipt_password(client.post(
+        f"/unit/members/{_grant_of(AGENT_A).id}/reset/",
+        data={"csrf_token": csrf_token(client)})))
+
+    agent = _from(app, "10.0.0.42")
+    assert login(agent, "unit", "320102200102123853", UNIT_A).status_code == 302
+    by_agent = _post(agent, f"/unit/members/{_grant_of(AGENT_A).id}/reset/")
+    assert "重置回执" not in by_agent.get_data(as_text=True)

@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import sqlalchemy as sa
 
-from models import Account, Grant, Institution, LoginLog, LoginSession, Person, Unit, db
+from models import (
+    Account,
+    AuditEvent,
+    Grant,
+    Institution,
+    LoginLog,
+    LoginSession,
+    Person,
+    Unit,
+    db,
+)
 from rules.codes import GrantLevel, OnlineStatus
 from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
 
@@ -256,3 +267,83 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app):
         "kind": "person", "login": PERSON, "password": "x", "csrf_token": csrf_token(client)})
     ips = db.session.scalars(sa.select(LoginLog.ip).order_by(LoginLog.id)).all()
     assert ips == ["127.0.0.1", "203.0.113.5"]
+
+
+# --- staff pages: 在线用户, 登录日志, the SMS outbox (items 5, 6, 7) -------------------------------
+
+def test_online_users_lists_live_sessions_and_an_admin_forces_one_out(app, as_staff):
+    victim = app.test_client()
+    victim.environ_base["REMOTE_ADDR"] = "10.0.0.77"
+    assert login(victim, "unit", REP_A, UNIT_A).status_code == 302
+    record = db.session.scalar(sa.select(LoginSession).order_by(LoginSession.id.desc()))
+
+    auditor = as_staff("auditor")
+    page = auditor.get("/admin/admin_online/").get_data(as_text=True)
+    assert "10.0.0.77" in page and "杭州西湖示例科技有限公司" in page and "单位用户" in page
+    auditor.post("/admin/admin_online/action/", data={
+        "action": "force_logout", "rowid": str(record.id), "csrf_token": csrf_token(auditor)})
+    assert victim.get("/unit/").status_code == 200  # an auditor cannot end it
+
+    admin = as_staff("admin")
+    done = admin.post("/admin/admin_online/action/", data={
+        "action": "force_logout", "rowid": str(record.id), "csrf_token": csrf_token(admin)},
+        follow_redirects=True)
+    assert "已强制退出1个会话" in done.get_data(as_text=True)
+    assert victim.get("/unit/").status_code == 302
+    assert "10.0.0.77" not in admin.get("/admin/admin_online/").get_data(as_text=True)
+    audit = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "session:force_logout"))
+    assert audit.object_id == str(record.id) and audit.actor_label == "系统管理员"
+
+
+def test_login_log_is_filterable_and_exportable(client, as_staff):
+    login(client, "person", PERSON, password="Wrong@2026")
+    login(client, "person", PERSON)
+    auditor = as_staff("auditor")
+    failures = auditor.get("/admin/admin_login_log/?flt0_0=failure").get_data(as_text=True)
+    assert set(re.findall(r'class="col-outcome">\s*(\S+)\s*<', failures)) == {"登录失败"}
+    csv = auditor.get("/admin/admin_login_log/export/csv/").get_data(as_text=True)
+    assert "登录结果" in csv.splitlines()[0] and "登录失败" in csv and "登录成功" in csv
+
+
+def test_the_sms_outbox_is_for_system_admins_and_masks_codes(client, as_staff):
+    client.post("/forgot", data={"uscc": UNIT_A, "id_type": "01", "id_no": REP_A,
+                                 "name": "王丽华", "csrf_token": csrf_token(client)})
+    assert as_staff("auditor").get("/admin/admin_sms_outbox/").status_code == 403
+    assert as_staff("clerk").get("/admin/admin_sms_outbox/").status_code == 403
+    page = as_staff("admin").get("/admin/admin_sms_outbox/").get_data(as_text=True)
+    assert "验证码为******" in page
+
+
+# --- headers and cookies (item 6) ---------------------------------------------------------------
+
+def test_security_headers_and_a_csp_without_inline_script(client, person_client):
+    for url in ("/login", "/me/"):
+        headers = person_client.get(url).headers
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp.split(
+            "script-src")[1].split(";")[0]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_template_writes_an_inline_handler():
+    import pathlib
+    import re
+
+    inline = re.compile(r"\son(click|change|submit|load)=|javascript:", re.I)
+    offenders = [str(path) for path in pathlib.Path("templates").rglob("*.html")
+                 if inline.search(path.read_text())]
+    assert offenders == []
+
+
+def test_session_cookie_flags_follow_the_https_setting(app, client):
+    cookie = login(client, "person", PERSON).headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookie if c.startswith("session="))
+    assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+    assert "Secure" not in session_cookie
+    from app import create_app
+
+    secure = create_app({**app.config, "HTTPS": True}).test_client()
+    cookie = login(secure, "person", PERSON).headers.getlist("Set-Cookie")
+    assert all("Secure" in c for c in cookie)

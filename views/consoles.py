@@ -16,6 +16,7 @@ from views.base import KindGate
 from views.counter import CounterView
 from views.dashboard import staff_dashboard
 from views.filters import GROUPS
+from views.security import csp_nonce
 
 CONSOLES = {
     # endpoint: (url, title, account kinds)
@@ -106,7 +107,7 @@ def home_counts(actor) -> list[tuple[str, str, int]] | None:
 
 def build_consoles(app) -> dict[str, Admin]:
     """Create the staff, unit and personal consoles on ``app`` and register their views."""
-    from views import personal, review, staff, unit
+    from views import personal, review, security_staff, staff, unit
 
     admins = {}
     for endpoint, (url, title, kinds) in CONSOLES.items():
@@ -114,12 +115,14 @@ def build_consoles(app) -> dict[str, Admin]:
             app, name=title, url=url, endpoint=endpoint,
             theme=Bootstrap4Theme(base_template="console_base.html", fluid=True),
             index_view=ConsoleIndex(kinds, name="首页", url=url, endpoint=endpoint),
+            csp_nonce_generator=csp_nonce,
         )
         for category in CATEGORY_ORDER.get(endpoint, ()):
             admins[endpoint].add_category(category)
     review.register(admins["admin"])
     admins["admin"].add_view(CounterView(name="窗口服务", endpoint="admin_counter", url="counter"))
     staff.register(admins["admin"])
+    security_staff.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])
     return admins

@@ -19,6 +19,8 @@ from models.accounts import (
     open_institution,
     own_grant,
     registered_individual,
+    reset_member_password,
+    unlock_member,
 )
 from models.audit import record
 from models.errors import Refusal
@@ -169,6 +171,39 @@ class MembersView(UnitDesk):
             return redirect(url_for(".index"))
         db.session.commit()
         flash(f"已撤销{grant.person.name}的授权", "info")
+        return redirect(url_for(".index"))
+
+
+    @expose("/<int:grant_id>/reset/", methods=("POST",))
+    def reset(self, grant_id):
+        """The legal representative or administrator gives an agent a one-time password."""
+        grant = scoped_or_404(Grant, grant_id)
+        try:
+            account, password = reset_member_password(grant, granter=self.granter)
+        except REFUSED as refused:
+            db.session.rollback()
+            flash(str(refused), "error")
+            return redirect(url_for(".index"))
+        self._audit("grant:reset_password", account, person=grant.person.name)
+        db.session.commit()
+        unit = db.session.get(Unit, current_actor().unit_id)
+        return self._receipt("经办人密码重置回执", [
+            ("单位", unit.name), ("经办人", grant.person.name),
+            ("登录名", f"{grant.person.id_no} 或 {grant.person.phone}")], password)
+
+    @expose("/<int:grant_id>/unlock/", methods=("POST",))
+    def unlock(self, grant_id):
+        """The legal representative or administrator lifts an agent's login lock."""
+        grant = scoped_or_404(Grant, grant_id)
+        try:
+            account = unlock_member(grant, granter=self.granter)
+        except REFUSED as refused:
+            db.session.rollback()
+            flash(str(refused), "error")
+            return redirect(url_for(".index"))
+        self._audit("grant:unlock", account, person=grant.person.name)
+        db.session.commit()
+        flash(f"已解锁{grant.person.name}的账号", "info")
         return redirect(url_for(".index"))
 
 

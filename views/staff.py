@@ -34,6 +34,7 @@ from models import (
 from models.accounts import import_legacy
 from models.audit import record
 from models.handlers import HANDLERS
+from models.sms import shown_text
 from models.imports import BadFile, check_rows, read_table
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
@@ -270,8 +271,10 @@ class HolidayView(StaffView):
 class SmsOutboxView(ReadOnlyStaffView):
     """Messages the default SMS sender wrote instead of sending (no gateway here)."""
 
-    resource = p.ACCOUNTS
+    resource = p.SMS
     column_list = ["created_at", "phone", "text"]
+    column_formatters = column_formatters_export = {
+        "text": lambda v, c, m, n: shown_text(m.text)}
     column_labels = {**StaffView.column_labels, "text": "短信内容"}
     column_searchable_list = ["phone"]
     column_default_sort = ("id", True)
