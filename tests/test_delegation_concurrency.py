@@ -100,7 +100,8 @@ def test_two_concurrent_administrators_one_is_refused(app):
             admins = conn.scalar(sa.select(sa.func.count()).select_from(Grant).where(
                 Grant.unit_id == unit_id, Grant.level == GrantLevel.ADMIN))
         assert admins == 1
-        assert sorted(outcomes) == sorted(["added", "每个单位同一时间最多1个管理员（授权期间内已满）"])
+        refused = "每个单位同一时间最多1个管理员（授权期间内已满）"
+        assert sorted(outcomes) == sorted(["added", refused])
     finally:
         db.session.remove()
         db.session = test_session
