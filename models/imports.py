@@ -2,31 +2,25 @@
 and filing the good rows as one batch application."""
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
-import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import sqlalchemy as sa
-from openpyxl import load_workbook
 
 from models.base import db
 from models.claims import business_of, pending_filings
 from models.enrollment import Enrollment
 from models.person import Person
+from models.reading import BadFile, open_table
 from models.service import ImportBatch
 from rules.codes import EnrollmentStatus, ImportStatus
 from rules.eligibility import Refused, enrollment_kind, may_suspend
 from rules.imports import (
-    MAX_COMPRESSION_RATIO,
-    MAX_FILE_BYTES,
+    COLUMN_MARGIN,
     MAX_ROWS,
-    MAX_UNPACKED_BYTES,
     BatchSchema,
     RowResult,
     check_row,
@@ -34,118 +28,30 @@ from rules.imports import (
     match_headers,
 )
 
-DATA_SHEET, HELP_SHEET, META_SHEET = "数据", "填写说明", "_meta"
 CHUNK = 500
-
-
-class BadFile(Exception):
-    """The file cannot be imported at all; the message says why in Chinese."""
 
 
 # --- reading ---------------------------------------------------------------------------------
 
-def read_table(data: bytes, schema: BatchSchema) -> list[list]:
-    """Rows (header first) of an xlsx, xls or csv upload; BadFile for anything else."""
-    if not data:
-        raise BadFile("文件为空")
-    if len(data) > MAX_FILE_BYTES:
-        raise BadFile("文件不能超过10MB")
-    if data[:4] == b"PK\x03\x04":
-        rows = _read_xlsx(data, schema)
-    elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        rows = _read_xls(data)
-    else:
-        rows = _read_csv(data)
-    while rows and all(_blank(v) for v in rows[-1]):
-        rows.pop()  # blank trailing rows
-    if len(rows) - 1 > MAX_ROWS:
-        raise BadFile(f"每个文件最多{MAX_ROWS}行数据，请拆分后导入")
-    if not rows:
-        raise BadFile("文件中没有数据")
-    return rows
+def max_columns(schema: BatchSchema) -> int:
+    """The widest row a file may have: the template, its reason column and a margin."""
+    return len(schema.columns) + 1 + COLUMN_MARGIN
+
+
+def read_table(data: bytes, schema: BatchSchema) -> Iterator[list]:
+    """Rows (header first) of an xlsx, xls or csv upload, streamed; BadFile (now or while
+    iterating) for a file that cannot be imported."""
+    table = open_table(data, max_columns(schema))
+    if table.meta:
+        if table.meta.get("item") != schema.code:
+            raise BadFile("该模板不是本业务的模板，请下载本业务模板")
+        if table.meta.get("version") != schema.version:
+            raise BadFile("模板版本已更新，请重新下载模板")
+    return table.rows()
 
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _read_xlsx(data: bytes, schema: BatchSchema) -> list[list]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except zipfile.BadZipFile:
-        raise BadFile("不是有效的Excel文件") from None
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
-        raise BadFile("不是有效的Excel（xlsx）文件")
-    if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise BadFile("文件含有宏，已拒绝；请使用下载的模板")
-    if any(n.startswith("xl/externalLinks/") for n in names):
-        raise BadFile("文件含有外部链接，已拒绝；请使用下载的模板")
-    unpacked = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_COMPRESSION_RATIO:
-        raise BadFile("文件解压后过大，已拒绝")
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds on a broken file
-        raise BadFile("Excel文件已损坏，无法读取") from None
-    try:
-        if META_SHEET in book.sheetnames:
-            meta = dict(book[META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True))
-            if meta.get("item") != schema.code:
-                raise BadFile("该模板不是本业务的模板，请下载本业务模板")
-            if meta.get("version") != schema.version:
-                raise BadFile("模板版本已更新，请重新下载模板")
-        sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
-def _read_xls(data: bytes) -> list[list]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(file_contents=data)
-    except Exception:  # xlrd raises XLRDError and struct errors on broken files
-        raise BadFile("Excel（xls）文件已损坏，无法读取") from None
-    sheet = book.sheet_by_name(DATA_SHEET) if DATA_SHEET in book.sheet_names() \
-        else book.sheet_by_index(0)
-    rows = []
-    for r in range(sheet.nrows):
-        row = []
-        for c in range(sheet.ncols):
-            cell = sheet.cell(r, c)
-            if cell.ctype == xlrd.XL_CELL_DATE:
-                row.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
-            elif cell.ctype == xlrd.XL_CELL_EMPTY:
-                row.append(None)
-            else:
-                row.append(cell.value)
-        rows.append(row)
-    return rows
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise BadFile("无法识别文件编码，请另存为UTF-8或GBK编码的CSV")
-
-
-def _read_csv(data: bytes) -> list[list]:
-    if b"\x00" in data[:4096]:
-        raise BadFile("不是表格文件：请上传xlsx、xls或csv")
-    text = _decode(data)
-    try:
-        return [row for row in csv.reader(io.StringIO(text))]
-    except csv.Error:
-        raise BadFile("CSV格式错误") from None
 
 
 # --- checking --------------------------------------------------------------------------------
@@ -179,8 +85,9 @@ def _enrollments(person_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
 def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowResult],
                           application_id: int | None = None) -> None:
     """Each good row's person against the records and the unit's unfinished filings of the
-    same business (other than ``application_id``), looked up in sets (no per-row SELECT)."""
-    good = [r for r in results if r.ok]
+    same business (other than ``application_id``), looked up in sets (no per-row SELECT).
+    Held rows are checked too, so that confirming one leaves nothing unchecked."""
+    good = [r for r in results if not r.errors]
     id_header = schema.columns[0].header
     pending = pending_filings(unit_id, business_of(schema.handler),
                               [r.values["id_no"] for r in good], exclude=application_id)
@@ -188,7 +95,7 @@ def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowRe
         if earlier := pending.get(result.values["id_no"]):
             result.errors.append((id_header, f"已在办件{earlier}中申报，该办件尚未办结，"
                                              "不能重复申报"))
-    good = [r for r in good if r.ok]
+    good = [r for r in good if not r.errors]
     people = _people([r.values["id_no"] for r in good])
     enrollments = _enrollments([pid for pid, _ in people.values()])
     active = EnrollmentStatus.ACTIVE
@@ -211,16 +118,23 @@ def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowRe
             result.errors.append((id_header, str(refused)))
 
 
-def check_rows(schema: BatchSchema, unit_id: int, rows: list[list]) -> tuple[
+def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple[
         list[RowResult], list[str]]:
-    """(row results, file-level problems) for a table whose first row is the header."""
-    positions, problems = match_headers(schema, rows[0])
+    """(row results, file-level problems) for a table whose first row is the header; the
+    rows are consumed as a stream (BadFile when there are too many)."""
+    rows = iter(rows)
+    header = next(rows, None)
+    if header is None:
+        raise BadFile("文件中没有数据")
+    positions, problems = match_headers(schema, header)
     if problems:
         return [], problems
     results = []
-    for offset, raw in enumerate(rows[1:], start=2):
+    for offset, raw in enumerate(rows, start=2):
         if all(_blank(v) for v in raw):
             continue
+        if len(results) >= MAX_ROWS:
+            raise BadFile(f"每个文件最多{MAX_ROWS}行数据，请拆分后导入")
         cells = {key: raw[pos] if pos < len(raw) else None for key, pos in positions.items()}
         result = check_row(schema, offset, cells)
         result.raw = [raw[positions[c.key]] if c.key in positions and positions[c.key] < len(raw)
@@ -263,18 +177,43 @@ def store_batch(schema: BatchSchema, results: list[RowResult], problems: list[st
     batch.rows = [{k: _json(v) for k, v in r.values.items()} | {"row_no": r.row_no}
                   for r in results if r.ok]
     batch.errors = [{"row_no": r.row_no, "cells": [_json(v) for v in r.raw],
-                     "reasons": [f"{h}：{m}" if h else m for h, m in r.errors]}
+                     "reasons": [f"{h}：{m}" if h else m for h, m in r.errors + r.held]}
+                    | ({"held": True, "values": {k: _json(v) for k, v in r.values.items()}}
+                       if r.held and not r.errors else {})
                     for r in results if not r.ok]
+    batch.rows_total = len(results)
+    _recount(batch, data)
+    db.session.add(batch)
+    return batch
+
+
+def _recount(batch: ImportBatch, data: bytes = b"") -> None:
     # Fingerprint the content, not the bytes: the same rows saved again by Excel (new
     # timestamps inside the xlsx) are still the same filing.
     content = [{k: v for k, v in row.items() if k != "row_no"} for row in batch.rows]
     batch.sha256 = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False)
                                   .encode()).hexdigest() if content else \
-        hashlib.sha256(data).hexdigest()
-    batch.rows_total = len(results)
+        hashlib.sha256(data or str(batch.id).encode()).hexdigest()
     batch.rows_good, batch.rows_bad = len(batch.rows), len(batch.errors)
-    db.session.add(batch)
-    return batch
+
+
+def held_rows(batch: ImportBatch) -> list[dict]:
+    """The rows held for confirmation (a suspect ID number and nothing else wrong)."""
+    return [e for e in batch.errors if e.get("held")]
+
+
+def confirm_held(batch: ImportBatch, row_nos: set[int]) -> int:
+    """The user confirms held rows as they are: they become good rows. Returns how many."""
+    if batch.status != ImportStatus.CHECKED:
+        raise Refused("该批次已保存，不能再确认")
+    confirmed = [e for e in held_rows(batch) if e["row_no"] in row_nos]
+    if not confirmed:
+        raise Refused("请勾选要确认的行")
+    batch.rows = sorted([*batch.rows, *({**e["values"], "row_no": e["row_no"]}
+                                        for e in confirmed)], key=lambda r: r["row_no"])
+    batch.errors = [e for e in batch.errors if e not in confirmed]
+    _recount(batch)
+    return len(confirmed)
 
 
 def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: int,

@@ -25,9 +25,27 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 REASON_HEADER = "错误原因"
 MAX_ROWS = 50_000
 MAX_CELL_CHARS = 200
+#: Limits of the file itself, checked while streaming and before anything is allocated:
+#: a cell longer than this, more sheets, or columns beyond the template's width plus a
+#: margin refuse the whole file.
+MAX_FILE_CELL_CHARS = 1000
+MAX_SHEETS = 10
+COLUMN_MARGIN = 5
+#: A CSV line (a record's text) longer than this refuses the file.
+MAX_LINE_CHARS = 16 * 1024
 #: An xlsx is a zip: refuse archives that inflate beyond this (zip bombs).
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
+MAX_ZIP_ENTRIES = 200
+MAX_SHARED_STRINGS = 1_000_000
+TEXT_FORMAT_HINT = "把该列设置为文本格式后重新录入"
+
+
+class NumericCell(str):
+    """A cell the spreadsheet stored as a number; its text is exactly what the file holds
+    (so the error table and workbook show the user's own cell, never a re-rendered float)."""
+
+    __slots__ = ()
 
 KIND_SETS = (("110,210,310,410,510", "五险"), ("110,310,410", "养老医疗工伤"))
 SUSPEND_REASONS = (("leave", "解除或终止劳动关系"), ("retire", "退休"), ("death", "死亡"),
@@ -93,10 +111,12 @@ class RowResult:
     values: dict = field(default_factory=dict)
     raw: list = field(default_factory=list)  # the cells as uploaded, in schema order
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column header, reason)
+    #: Suspect values (a spreadsheet's rounding): not 合格 until the user confirms or fixes.
+    held: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.held
 
 
 def match_headers(schema: BatchSchema, headers: list) -> tuple[dict[str, int], list[str]]:
@@ -121,24 +141,47 @@ def normalise_header(value) -> str:
     return "".join(str(value or "").split()).replace("*", "")
 
 
-_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+\d+$", re.IGNORECASE)
+_SCIENTIFIC = re.compile(r"^\d+(\.\d+)?E\+?\d+$", re.IGNORECASE)
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
+def _as_number(value, what: str) -> None:
+    """Refuse a value a spreadsheet stored as a number or in scientific notation."""
+    if isinstance(value, (NumericCell, int, float, Decimal)) or \
+            _SCIENTIFIC.match(normalise(value)):
+        raise InvalidValue(f"{what}被Excel转成了数字（文件中为{value}），数字可能已丢失或改变，"
+                           f"请{TEXT_FORMAT_HINT}")
+
+
 def _id_no(value) -> str:
-    if isinstance(value, (int, float, Decimal)) or _SCIENTIFIC.match(normalise(value)):
-        raise InvalidValue("身份证号码被Excel转成了数字（如3.30106E+17，后几位已丢失），"
-                           "请将该列设为文本格式后重新填写")
+    _as_number(value, "身份证号码")
     return validate_resident_id(value)
 
 
+#: A number kept as a spreadsheet number holds 15 significant digits: an 18-digit ID number
+#: then ends in 000 (a genuine one does so about once in 1,100).
+ROUNDING_TAIL = "000"
+SUSPECT_ID = ("身份证号码末三位为000，疑似表格软件按数字保存后只保留了15位有效数字；"
+              f"请核对原件后改正（{TEXT_FORMAT_HINT}），或确认无误")
+
+
+def suspect_rounding(id_no: str) -> bool:
+    """True if an 18-digit number shows the 15-significant-digit rounding tail."""
+    return len(id_no) == 18 and id_no.endswith(ROUNDING_TAIL)
+
+
 def _date(value) -> dt.date:
+    if isinstance(value, NumericCell):  # an Excel date serial, as the file stores it
+        try:
+            value = float(value)
+        except ValueError:
+            raise InvalidValue("日期无效") from None
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if 1 <= value <= 2958465:  # an Excel date serial
+        if 1 <= value <= 2958465 and float(value).is_integer():  # an Excel date serial
             return EXCEL_EPOCH + dt.timedelta(days=int(value))
         raise InvalidValue("日期无效")
     text = normalise(value)
@@ -162,8 +205,7 @@ def _text(value) -> str:
 
 
 def _phone(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    _as_number(value, "手机号码")
     return validate_mobile(str(value))
 
 
@@ -217,8 +259,10 @@ def check_row(schema: BatchSchema, row_no: int, cells: dict) -> RowResult:
             result.errors.append((column.header, str(error)))
             continue
         result.values[column.key] = value
+        if column.kind == "id_no" and suspect_rounding(value):
+            result.held.append((column.header, SUSPECT_ID))
     if _is_example(schema, cells):
-        result.errors = [("", "模板中的示例行未删除")]
+        result.errors, result.held = [("", "模板中的示例行未删除")], []
     return result
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from models import ImportBatch, ServiceItem, db
 from models.audit import record
-from models.imports import already_filed, new_batch
+from models.imports import already_filed, confirm_held, held_rows, new_batch
 from models.operations import By, save_batch
 from rules import permissions as p
 from rules.codes import AccountKind
@@ -85,7 +85,25 @@ class ImportDesk(KindGate, BaseView):
         schema = SCHEMAS[batch.item.code]
         return self.render("imports/batch.html", batch=batch, schema=schema,
                            errors=batch.errors[:SHOWN_ERRORS], shown=SHOWN_ERRORS,
-                           duplicate=already_filed(batch))
+                           held=held_rows(batch), duplicate=already_filed(batch))
+
+    @expose("/batch/<int:batch_id>/confirm/", methods=("POST",))
+    def confirm(self, batch_id):
+        """确认无误: held rows (a suspect ID number) the user checked become good rows."""
+        batch = scoped_or_404(ImportBatch, batch_id)
+        self._item(batch.item.code)
+        actor = current_actor()
+        wanted = {int(n) for n in request.form.getlist("row_no") if n.isdigit()}
+        try:
+            count = confirm_held(batch, wanted)
+            record("import:confirm", actor_id=actor.account_id, actor_label=str(current_user),
+                   ip=client_ip(), obj=batch, after={"rows": sorted(wanted)})
+            db.session.commit()
+        except Exception as error:
+            flash_refusal(error)
+            return redirect(url_for(".batch", batch_id=batch_id))
+        flash(f"已确认{count}行，可以保存", "info")
+        return redirect(url_for(".batch", batch_id=batch_id))
 
     @expose("/batch/<int:batch_id>/errors/")
     def errors(self, batch_id):
