@@ -31,11 +31,15 @@ forwarded_allow_ips = "*" if settings.TRUSTED_PROXIES else "127.0.0.1"
 control_socket_disable = True
 
 
+_own_metrics_dir = None
+
+
 def on_starting(server):
     """Metrics from every worker add up in one directory (prometheus_client multiprocess)."""
+    global _own_metrics_dir
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:
-        path = tempfile.mkdtemp(prefix="wangban-metrics-")
+        path = _own_metrics_dir = tempfile.mkdtemp(prefix="wangban-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     else:  # values of a previous run would be added to this one's
         shutil.rmtree(path, ignore_errors=True)
@@ -46,3 +50,8 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

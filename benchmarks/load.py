@@ -295,7 +295,8 @@ def report(title, stats: Stats, seconds: float) -> dict:
     return summary
 
 
-def run(base: str, clients: int, seconds: float, imports: int, seed: int) -> tuple[Stats, float]:
+def run(base: str, clients: int, seconds: float, imports: int, seed: int,
+        think: float = 0.0) -> tuple[Stats, float]:
     stats = Stats()
     rng = random.Random(seed)
     users = []
@@ -330,6 +331,8 @@ def run(base: str, clients: int, seconds: float, imports: int, seed: int) -> tup
                     user.import_rows()
                     continue
             user.step()
+            if think:  # a person reads the page before the next click
+                time.sleep(user.rng.uniform(0.5, 1.5) * think)
 
     begun = time.perf_counter()
     threads = [threading.Thread(target=loop, args=(u,)) for u in users]
@@ -353,6 +356,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--imports", type=int, default=2, help="1,000-row imports in the run")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a user waits between requests (0: closed loop)")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"at most {MAX_CLIENTS} clients and {MAX_SECONDS} seconds")
@@ -377,14 +382,18 @@ def main(argv=None) -> None:
         idle = tree_rss_mib(process.pid)
         threading.Thread(target=sample, daemon=True).start()
     try:
-        stats, elapsed = run(base, args.clients, args.seconds, args.imports, args.seed)
+        stats, elapsed = run(base, args.clients, args.seconds, args.imports, args.seed,
+                             args.think)
     finally:
         sampling.set()
         if process:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
     where = args.url or f"{args.serve}, gunicorn {args.workers} worker(s) × {args.threads} threads"
-    report(f"{where}; {args.clients} clients, {elapsed:.0f} s", stats, elapsed)
+    pace = f", think {args.think:g} s" if args.think else ", no think time"
+    report(f"{where}; {args.clients} clients{pace}, {elapsed:.0f} s", stats, elapsed)
+    # The machine's other work competes with server and clients: say how busy it was.
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if process:
         lines = log_path.read_text(errors="replace").splitlines()
         logged = sum('"level": "ERROR"' in line for line in lines)
