@@ -269,7 +269,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app):
     assert ips == ["127.0.0.1", "203.0.113.5"]
 
 
-# --- staff pages: 在线用户, 登录日志, the SMS outbox (items 5, 6, 7) -------------------------------
+# --- staff pages: 在线用户, 登录日志, the SMS outbox (items 5, 6, 7) ----------------------------
 
 def test_online_users_lists_live_sessions_and_an_admin_forces_one_out(app, as_staff):
     victim = app.test_client()
