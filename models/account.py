@@ -1,6 +1,8 @@
 """Online accounts (网上办事账号) and staff role assignments."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime as dt
 import secrets
 import threading
@@ -23,6 +25,24 @@ def _hasher() -> PasswordHasher:
 
 
 _slots_lock = threading.Lock()
+
+
+def _return_hash_blocks_to_the_os() -> None:
+    """Pin glibc's mmap threshold at 4 MiB, so argon2's 19 MiB blocks go back on free.
+
+    By default glibc raises the threshold after the first such block is freed; from then on
+    each thread's malloc arena keeps a block, and a threaded server's memory grows with its
+    thread count whatever the semaphore allows (measured: +385 MiB for 50 parallel logins
+    with 4 slots, +82 MiB with the threshold pinned). Not glibc: nothing to do.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 4 * 1024 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+_return_hash_blocks_to_the_os()
 
 
 def _hash_slots() -> threading.BoundedSemaphore:

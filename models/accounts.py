@@ -55,7 +55,8 @@ def issue_password(account: Account) -> str:
 
     It never reopens a cancelled account: that is 开通, at the counter.
     """
-    if not account.active:
+    if not account.active or (account.unit is not None
+                              and account.unit.online_status == OnlineStatus.CANCELLED):
         raise AccountRefused("该账号的网上办事权限已注销，不能重置密码；如需恢复请办理开通")
     password = one_time_password()
     account.set_password(password)

@@ -124,6 +124,12 @@ def authenticate(kind: str, unit_code: str, login: str, password: str, *, ip: st
     new_hash = hash_password(password) if ok and needs_rehash(password_hash) else None
 
     moment = sessions.now()
+    if account_id is not None:
+        # Take the write lock with the first statement: on SQLite a transaction that reads
+        # and then writes fails at once (SQLITE_BUSY) when another wrote meanwhile, while a
+        # first write waits for the lock (busy_timeout). On PostgreSQL this is a row lock.
+        db.session.execute(sa.update(Account).where(Account.id == account_id)
+                           .values(failed_logins=Account.failed_logins))
     account = db.session.get(Account, account_id) if account_id else None
     facts = {"ip": ip, "kind": kind, "login_name": (login or "").strip(),
              "unit_code": (unit_code or "").strip(), "account": account}

@@ -269,7 +269,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app):
     assert ips == ["127.0.0.1", "203.0.113.5"]
 
 
-# --- staff pages: 在线用户, 登录日志, the SMS outbox (items 5, 6, 7) -------------------------------
+# --- staff pages: 在线用户, 登录日志, the SMS outbox (items 5, 6, 7) ----------------------------
 
 def test_online_users_lists_live_sessions_and_an_admin_forces_one_out(app, as_staff):
     victim = app.test_client()
@@ -347,3 +347,31 @@ def test_session_cookie_flags_follow_the_https_setting(app, client):
     secure = create_app({**app.config, "HTTPS": True}).test_client()
     cookie = login(secure, "person", PERSON).headers.getlist("Set-Cookie")
     assert all("Secure" in c for c in cookie)
+
+
+def test_rate_limits_live_in_redis_when_redis_url_is_set(app):
+    import pytest
+    import redis
+
+    from app import create_app
+    from views.security import limiter
+
+    url = "redis://127.0.0.1:6379/10"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    try:
+        shared = create_app({**app.config, "REDIS_URL": url, "RATELIMIT_STORAGE_URI": None})
+        assert type(limiter.storage).__name__ == "RedisStorage"
+        limiter.reset()
+        client = shared.test_client()
+        client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+        for n in range(10):
+            assert login(client, "person", f"1380000{n:04d}", password="x").status_code == 401
+        assert login(client, "person", PERSON).status_code == 429
+        assert any(b"10.9.9.9" in key for key in redis.Redis.from_url(url).keys("LIMITS*"))
+    finally:
+        limiter.reset()
+        create_app({**app.config})  # the limiter shared by the apps goes back to memory
+    assert type(limiter.storage).__name__ == "MemoryStorage"

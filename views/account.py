@@ -161,6 +161,7 @@ def password():
 
 
 @bp.route("/account/phone", methods=["GET", "POST"])
+@limit("RATELIMIT_CODE_ADDRESS", scope="phone-code")
 @login_required
 def phone():
     person = current_user.person

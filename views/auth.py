@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -94,7 +95,11 @@ def load_user(token: str) -> Account | None:
             db.session.commit()
         return None
     if (moment - record.last_seen_at).total_seconds() >= TOUCH_SECONDS:
-        record.last_seen_at = moment
+        # A short transaction of its own that starts with the write (see authenticate).
+        record_id = record.id
+        db.session.rollback()
+        db.session.execute(sa.update(sessions.LoginSession).where(
+            sessions.LoginSession.id == record_id).values(last_seen_at=moment))
         db.session.commit()
     try:
         g.actor = actor_for(account, clock.today())

@@ -34,8 +34,8 @@ from models import (
 from models.accounts import import_legacy
 from models.audit import record
 from models.handlers import HANDLERS
-from models.sms import shown_text
 from models.imports import BadFile, check_rows, read_table
+from models.sms import shown_text
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
 from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
