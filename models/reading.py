@@ -37,8 +37,9 @@ NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 SMALL_PART = 1024 * 1024  # workbook.xml, relationships: never more than this
-#: Physical lines a CSV may have beyond its data rows (blank lines, a header, notes).
-CSV_LINE_MARGIN = 1000
+#: Physical lines (csv) or row elements (xlsx) a file may have beyond the header and its
+#: data rows: blank or formatted rows, notes.
+CSV_LINE_MARGIN = ROW_MARGIN = 1000
 CSV_CHUNK = 64 * 1024
 DATA_SHEET, META_SHEET = "数据", "_meta"
 
@@ -275,7 +276,21 @@ def _xlsx(data: bytes, max_columns: int) -> Table:
         raise BadFile("Excel文件已损坏，无法读取") from None
     except (DefusedXmlException, SyntaxError, zipfile.BadZipFile, EOFError, ValueError):
         raise BadFile("Excel文件已损坏，无法读取") from None
+    if _row_elements(archive, paths[sheet]) > MAX_ROWS + 1 + ROW_MARGIN:
+        raise _too_many_rows()
     return Table(_guarded(_sheet_rows(archive, paths[sheet], strings, max_columns)), meta)
+
+
+def _row_elements(archive: zipfile.ZipFile, path: str) -> int:
+    """How many <row> elements a sheet has, counted in its bytes (no parsing, no storage),
+    so that a file with too many rows is refused before any row is checked."""
+    count, tail = 0, b""
+    with archive.open(path) as handle:
+        while chunk := handle.read(CSV_CHUNK * 16):
+            block = tail + chunk
+            count += block.count(b"<row ") + block.count(b"<row>")
+            tail = block[-4:]  # shorter than the pattern: no match is counted twice
+    return count
 
 
 def _guarded(rows: Iterator[list]) -> Iterator[list]:
@@ -386,6 +401,8 @@ def _lines(text: io.TextIOBase) -> Iterator[str]:
 def _csv(data: bytes, max_columns: int) -> Iterator[list]:
     if b"\x00" in data[:4096]:
         raise BadFile("不是表格文件：请上传xlsx、xls或csv")
+    if data.count(b"\n") > MAX_ROWS + 1 + CSV_LINE_MARGIN:
+        raise _too_many_rows()
     encoding, skip = _encoding(data)
     text = io.TextIOWrapper(io.BytesIO(data[skip:] if skip else data), encoding=encoding,
                             newline="")
