@@ -344,3 +344,18 @@ def test_a_locked_database_in_a_flask_admin_form_flashes_busy_not_sql(
     assert response.status_code == 200
     assert "系统繁忙，请稍后重试" in html and "INSERT INTO" not in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Holiday)) == before
+
+
+def test_make_serve_checks_the_environment_before_migrating(monkeypatch, capsys):
+    import settings
+
+    monkeypatch.setenv("WANGBAN_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/h13")
+    assert settings.main() == 2
+    assert "未设置 SECRET_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    assert settings.main() == 0
+    monkeypatch.setenv("WEB_CONCURRENCY", "two")
+    assert settings.main() == 2
+    assert "WEB_CONCURRENCY" in capsys.readouterr().err
