@@ -27,6 +27,7 @@ run: $(VENV)/.installed
 
 # Production: settings from the environment (README, Production); refuses SQLite or no SECRET_KEY.
 serve: $(VENV)/.installed
+	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/python -m settings
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/flask db upgrade
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} exec $(BIN)/gunicorn -c gunicorn.conf.py
 

@@ -20,7 +20,7 @@ worker_class = settings.GUNICORN_WORKER_CLASS
 threads = settings.GUNICORN_THREADS if settings.GUNICORN_WORKER_CLASS == "gthread" else 1
 timeout = 60
 graceful_timeout = 30
-keepalive = 5
+keepalive = 2
 # A worker is replaced after this many requests: whatever a library leaks stays bounded.
 max_requests = 2000
 max_requests_jitter = 200

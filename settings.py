@@ -146,3 +146,21 @@ def check_production(config: Mapping) -> None:
                         "postgresql+psycopg://用户@主机/库名）")
     if problems:
         raise SettingsError("生产环境（WANGBAN_ENV=production）拒绝启动：" + "；".join(problems))
+
+
+def main() -> int:
+    """``python -m settings``: check the environment as a start would, without a traceback."""
+    import sys
+
+    try:
+        settings = Settings.from_env()
+        check_production({**settings.app_config(),
+                          "SQLALCHEMY_DATABASE_URI": settings.DATABASE_URL or "sqlite://"})
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

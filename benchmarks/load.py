@@ -202,7 +202,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(mode: str, workers: int, threads: int, log_path: Path):
+def start_server(mode: str, workers: int, threads: int, log_path: Path, fresh: bool = False):
     """Migrate, load the demo data if empty, and start gunicorn; returns (url, process)."""
     env = {**os.environ, "FLASK_APP": "app", "LOG_FORMAT": "json",
            "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
@@ -220,6 +220,14 @@ def start_server(mode: str, workers: int, threads: int, log_path: Path):
             sys.exit("--serve postgres needs DATABASE_URL=postgresql+psycopg://…@127.0.0.1/…")
         env.setdefault("SECRET_KEY", "load-benchmark")
         env["WANGBAN_ENV"] = "production"
+        if fresh:  # demo data hashed at the production cost (a test run leaves cheap hashes)
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            engine.dispose()
     for command in (["db", "upgrade"], ["seed-demo-if-empty"]):
         subprocess.run([str(BIN / "flask"), *command], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -356,6 +364,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--imports", type=int, default=2, help="1,000-row imports in the run")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--fresh", action="store_true",
+                        help="postgres: drop DATABASE_URL's public schema and load the demo data")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a user waits between requests (0: closed loop)")
     args = parser.parse_args(argv)
@@ -369,7 +379,8 @@ def main(argv=None) -> None:
             parser.error("only servers on 127.0.0.1")
         base = args.url.rstrip("/")
     else:
-        base, process = start_server(args.serve, args.workers, args.threads, log_path)
+        base, process = start_server(args.serve, args.workers, args.threads, log_path,
+                                     args.fresh)
     peak = [0.0]
     sampling = threading.Event()
 

@@ -25,8 +25,10 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
-#: How long a SQLite writer waits for the write lock before "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 5000
+#: How long a SQLite writer waits for the write lock before "database is locked": writers
+#: queue (at most WEB_CONCURRENCY × GUNICORN_THREADS of them), and until logins hash outside
+#: their transaction one can hold the lock for a second on a busy machine.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def utcnow() -> dt.datetime:

@@ -323,3 +323,39 @@ def test_logging_stays_quiet_about_static_files(client, log_lines):
     client.get("/admin/static/bootstrap/bootstrap4/css/bootstrap.min.css")
     assert not [e for e in log_lines() if e.get("endpoint", "").endswith("static")]
 
+
+
+def test_a_locked_database_in_a_flask_admin_form_flashes_busy_not_sql(
+        as_staff, app, monkeypatch):
+    from models import Holiday
+    from views.base import ScopedModelView
+
+    def locked(self, form, model, is_created):
+        raise sa.exc.OperationalError("INSERT INTO holiday", {},
+                                      sqlite3.OperationalError("database is locked"))
+
+    client = as_staff("admin")
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Holiday))
+    monkeypatch.setattr(ScopedModelView, "on_model_change", locked)
+    response = client.post("/admin/admin_holiday/new/", data={
+        "csrf_token": csrf_token(client), "day": "2031-01-02", "workday": "", "name": "测试"},
+        follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "系统繁忙，请稍后重试" in html and "INSERT INTO" not in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Holiday)) == before
+
+
+def test_make_serve_checks_the_environment_before_migrating(monkeypatch, capsys):
+    import settings
+
+    monkeypatch.setenv("WANGBAN_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/h13")
+    assert settings.main() == 2
+    assert "未设置 SECRET_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    assert settings.main() == 0
+    monkeypatch.setenv("WEB_CONCURRENCY", "two")
+    assert settings.main() == 2
+    assert "WEB_CONCURRENCY" in capsys.readouterr().err

@@ -38,6 +38,7 @@ from rules import masking
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
+from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
 from views.labels import LABELS, PLAIN_FORMATTERS
 from views.spreadsheets import stream_csv, stream_xlsx
@@ -358,6 +359,9 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
             return True
         if isinstance(exc, IntegrityError):
             flash("与已有记录冲突（如编码或证件号码重复），未保存", "error")
+            return True
+        if is_locked(exc):  # Flask-Admin would flash the SQL text
+            flash(BUSY, "error")
             return True
         return super().handle_view_exception(exc)
 

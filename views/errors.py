@@ -39,6 +39,15 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
+def is_locked(error: BaseException) -> bool:
+    """SQLite's busy timeout ran out: the office is busy, not broken."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error)
+
+
+#: What a user is told when the database stays locked.
+BUSY = PAGES[503][0]
+
+
 def retry_after_seconds(value: str | None) -> int | None:
     """``Retry-After`` as whole seconds from now (it may be seconds or an HTTP date)."""
     if not value:
@@ -109,7 +118,7 @@ def _propagate() -> bool:
 
 
 def handle_unexpected(error: Exception):
-    locked = isinstance(error, OperationalError) and "database is locked" in str(error)
+    locked = is_locked(error)
     if not locked and _propagate():
         raise error
     g.error_home = _home()  # before the rollback expires the account
@@ -117,7 +126,7 @@ def handle_unexpected(error: Exception):
         db.session.rollback()
     except Exception:  # a broken connection: the failure below is what matters
         log.warning("rollback failed after an error", exc_info=True)
-    if locked:  # SQLite's busy timeout ran out: the office is busy, not broken
+    if locked:
         log.warning("database is locked: answered 503", extra=request_fields(503))
         return error_page(503, headers={"Retry-After": "5"})
     log.error("unhandled %s: %s", type(error).__name__, error,
