@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, has_request_context, request, stream_with_context
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView, filters
+from flask_admin.contrib.sqla import typefmt as sqla_typefmt
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_loader
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
+from flask_admin.model import typefmt
 from flask_admin.model.fields import AjaxSelectField
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +31,7 @@ from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue, mask_id, mask_phone
 from rules.permissions import may_see_identifiers
 from views.auth import client_ip, current_actor, refuse
-from views.labels import LABELS, PLAIN_FORMATTERS
+from views.labels import LABELS, plain_first
 from views.spreadsheets import stream_csv, stream_xlsx
 
 #: Export columns holding ID numbers or phones, masked unless the viewer may see them.
@@ -112,12 +114,14 @@ class ScopedModelView(KindGate, ModelView):
     details_modal = False
 
     def __init__(self, model, session=None, **kwargs):
-        self.column_type_formatters = {
-            **self.column_type_formatters, **PLAIN_FORMATTERS,
-        }
-        self.column_type_formatters_export = {
-            **(self.column_type_formatters_export or {}), **PLAIN_FORMATTERS,
-        }
+        # Ours first: Flask-Admin takes the first type that matches, and its Enum entry
+        # would show a Labelled member's English name.
+        self.column_type_formatters = plain_first(
+            self.column_type_formatters or sqla_typefmt.DEFAULT_FORMATTERS)
+        self.column_type_formatters_export = plain_first(
+            self.column_type_formatters_export or sqla_typefmt.EXPORT_FORMATTERS)
+        self.column_type_formatters_detail = plain_first(
+            self.column_type_formatters_detail or typefmt.DETAIL_FORMATTERS)
         choices = {c.key: _enum_of(c).choices() for c in sa.inspect(model).columns if _enum_of(c)}
         if self.column_select_related_list is None and self.column_list:
             # Load shown relations with the rows: the csv export streams after the request's

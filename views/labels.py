@@ -52,6 +52,12 @@ PLAIN_FORMATTERS = {
 }
 
 
+def plain_first(formatters: dict | None) -> dict:
+    """A view's type formatters with ``PLAIN_FORMATTERS`` in front (first match wins)."""
+    return {**PLAIN_FORMATTERS,
+            **{k: v for k, v in (formatters or {}).items() if k not in PLAIN_FORMATTERS}}
+
+
 def item_names(codes: str | None) -> str:
     """'SB_ENROLL,SB_SUSPEND' → '社会保险职工参保登记、社会保险职工暂停参保'."""
     from models import ServiceItem, db

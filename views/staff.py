@@ -40,6 +40,7 @@ from rules.codes import AccountKind, kinds_label
 from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
 from rules.identity import normalise
 from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
+from rules.workflow import Action
 from views.auth import client_ip, current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
 from views.labels import ITEM_NAMES
@@ -201,6 +202,7 @@ class ApplicationEventView(ReadOnlyStaffView):
     column_filters = ["application_id", "action",
                       IntEqualFilter(ApplicationEvent.actor_id, "操作人")]
     column_default_sort = ("id", True)
+    column_formatters = {"action": lambda v, c, m, n: Action.label_of(m.action)}
 
 
 class AttachmentView(ReadOnlyStaffView):
