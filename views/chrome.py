@@ -23,6 +23,11 @@ def beijing(value: dt.datetime | dt.date | None, with_time: bool = True) -> str:
     return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
+def office_now() -> dt.datetime:
+    """Now, as a naive UTC time like every stored one (shown through ``beijing``)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def yes_no(value) -> str:
     """是 / 否 for a boolean, blank for none."""
     return "" if value is None else ("是" if value else "否")
@@ -50,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["beijing"] = beijing
     app.jinja_env.filters["yes_no"] = yes_no
     app.jinja_env.globals["page_title"] = page_title
+    app.jinja_env.globals["office_now"] = office_now
     from views.labels import batch_columns, item_names
 
     app.jinja_env.filters["item_names"] = item_names
