@@ -43,7 +43,7 @@ from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
 from rules.workflow import Action
 from views.auth import client_ip, current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
-from views.labels import ITEM_NAMES
+from views.labels import AUDIT_FORMATTERS, ITEM_NAMES
 
 
 def _may(operation):
@@ -342,6 +342,7 @@ class AuditView(ReadOnlyStaffView):
     column_searchable_list = ["actor_label", "action", "object_id"]
     column_filters = ["action", "object_type", "at"]
     column_default_sort = ("id", True)
+    column_formatters = AUDIT_FORMATTERS
 
 
 def register(admin) -> None:

@@ -112,6 +112,9 @@ RAW = [
     re.compile(r"\b\d{2}:\d{2}:\d{2}\.\d+"),
     re.compile(r"\b(110|210|310|410|510)(,(110|210|310|410|510))+\b"),
     re.compile(r"\b(id_no|start_date|insurance_kinds|unit_code)\b"),
+    re.compile(r"\b\d+ items\b|\b(Unit|Person|Account|Item) Id\b|\bRating\b"),
+    re.compile(r"\b(login_failed|application:\w+|grant:\w+|counter:\w+)"),
+    re.compile(r"\b(Account|Unit|Person|Application|Grant) \d+\b"),
 ]
 
 
