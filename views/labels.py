@@ -59,7 +59,8 @@ OBJECT_TYPES = {
 AUDIT_ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "login_refused": "拒绝登录", "logout": "退出",
     "password_changed": "修改密码", "password_recovered": "找回密码", "phone_changed": "修改手机",
-    "unit_registered": "单位注册", "legacy_upgraded": "历史用户升级", "legacy:import": "导入历史用户",
+    "unit_registered": "单位注册", "legacy_upgraded": "历史用户升级",
+    "legacy:import": "导入历史用户",
     "grant:add": "新增授权", "grant:revoke": "撤销授权", "grant:update": "修改授权",
     "institution:open": "开通机构", "institution:reset": "重置机构管理员密码",
     "import:check": "导入校验", "import:save": "导入保存",
