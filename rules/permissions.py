@@ -72,8 +72,12 @@ def grant_valid_on(valid_from: dt.date, valid_to: dt.date | None, revoked: bool,
 
 
 def may_handle_item(level: GrantLevel, items: frozenset[str], item_code: str) -> bool:
-    """Legal representatives and administrators handle every item; agents only theirs."""
-    return level != GrantLevel.AGENT or item_code in items
+    """Legal representatives and administrators handle every item; agents only theirs.
+
+    A grant of an item covers its batch form (``SB_ENROLL`` covers ``SB_ENROLL_BATCH``).
+    """
+    return level != GrantLevel.AGENT or item_code in items or \
+        item_code.removesuffix("_BATCH") in items
 
 
 def may_see_identifiers(actor: Actor | None) -> bool:

@@ -282,7 +282,7 @@ def test_talent_filing_prepared_by_the_person_and_submitted_by_the_unit(person_c
     act(person_client, "unit", application_id, "submit")
     assert db.session.get(Application, application_id).state == "submitted"
     switch(person_client, "person", PERSON)
-    assert "待预审" in person_client.get(f"/me/filing/{application_id}/").get_data(as_text=True)
+    assert "待受理" in person_client.get(f"/me/filing/{application_id}/").get_data(as_text=True)
 
 
 def test_talent_filing_is_refused_before_23_months(person_client):

@@ -22,8 +22,10 @@ from flask import (
 )
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView, filters
+from flask_admin.contrib.sqla import typefmt as sqla_typefmt
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_loader
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
+from flask_admin.model import typefmt
 from flask_admin.model.fields import AjaxSelectField
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +42,7 @@ from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
-from views.labels import LABELS, PLAIN_FORMATTERS
+from views.labels import LABELS, plain_first
 from views.spreadsheets import stream_csv, stream_xlsx
 
 #: Columns holding ID numbers or phones: masked on every page and in exports unless the
@@ -145,12 +147,14 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
     details_modal = False
 
     def __init__(self, model, session=None, **kwargs):
-        self.column_type_formatters = {
-            **self.column_type_formatters, **PLAIN_FORMATTERS,
-        }
-        self.column_type_formatters_export = {
-            **(self.column_type_formatters_export or {}), **PLAIN_FORMATTERS,
-        }
+        # Ours first: Flask-Admin takes the first type that matches, and its Enum entry
+        # would show a Labelled member's English name.
+        self.column_type_formatters = plain_first(
+            self.column_type_formatters or sqla_typefmt.DEFAULT_FORMATTERS)
+        self.column_type_formatters_export = plain_first(
+            self.column_type_formatters_export or sqla_typefmt.EXPORT_FORMATTERS)
+        self.column_type_formatters_detail = plain_first(
+            self.column_type_formatters_detail or typefmt.DETAIL_FORMATTERS)
         self.column_formatters = {
             **{name: identifier_formatter for name in ID_COLUMNS | PHONE_COLUMNS},
             **(self.column_formatters or {}),

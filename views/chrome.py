@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Flask, Response
 
+from models.base import utcnow
+
 
 def yes_no(value) -> str:
     """是 / 否 for a boolean, blank for none."""
@@ -33,6 +35,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["yes_no"] = yes_no
     app.jinja_env.globals["page_title"] = page_title
+    app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
 
     app.jinja_env.filters["item_names"] = item_names

@@ -42,6 +42,62 @@ LABELS = {
     "object_id": "对象编号", "before": "变更前", "after": "变更后", "ip": "IP地址",
     "region": "区域", "item.name": "事项", "unit.name": "单位", "person.name": "姓名",
     "person.id_no": "证件号码", "subject_person.name": "人员姓名",
+    "rating": "评价", "rating_comment": "评价意见", "rated_at": "评价时间", "courier": "快递公司",
+    "tracking_no": "运单号", "decided_by": "审核人", "client_token": "提交凭证",
+    "deadline_estimated": "期限为估算", "application_id": "办件编号",
+    "unit_id": "单位", "person_id": "人员", "item_id": "事项", "account_id": "账号",
+}
+
+#: Audit trail: each model's name as staff call it, and what each recorded action means.
+OBJECT_TYPES = {
+    "Account": "网办账号", "Unit": "单位", "Person": "人员", "Application": "办件",
+    "Grant": "单位授权", "Institution": "机构", "ImportBatch": "批量导入",
+    "Enrollment": "参保关系", "ServiceItem": "事项", "Holiday": "工作日历",
+    "StaffRole": "工作人员角色", "Certificate": "参保证明", "LegacyAccount": "历史用户",
+    "Attachment": "佐证材料", "Contribution": "缴费信息", "BenefitPayment": "待遇支付",
+    "PensionAccount": "个人养老帐户", "TalentRecognition": "人才认定", "SmsOutbox": "短信",
+}
+AUDIT_ACTIONS = {
+    "login": "登录", "login_failed": "登录失败", "login_refused": "拒绝登录", "logout": "退出",
+    "password_changed": "修改密码", "password_recovered": "找回密码", "phone_changed": "修改手机",
+    "unit_registered": "单位注册", "legacy_upgraded": "历史用户升级",
+    "legacy:import": "导入历史用户",
+    "grant:add": "新增授权", "grant:revoke": "撤销授权", "grant:update": "修改授权",
+    "institution:open": "开通机构", "institution:reset": "重置机构管理员密码",
+    "import:check": "导入校验", "import:save": "导入保存",
+    "application:create": "创建办件", "application:delete": "删除办件",
+    "application:edit": "修改办件", "application:delivery": "登记快递",
+    "create": "新增", "update": "修改", "delete": "删除",
+    "open_unit": "开通单位网上办事", "open_person": "开通个人网上办事",
+    "reset_password": "密码重置", "cancel_unit": "注销单位网上办事",
+    "cancel_person": "注销个人网上办事", "unlock": "账号解锁",
+    "verify_registration": "核验单位注册",
+}
+
+
+def audit_action(code: str | None) -> str:
+    """'application:approve' → '办件审核通过', 'update:Unit' → '修改单位', 'counter:unlock' →
+    '窗口：账号解锁'; an unknown code is shown as it is."""
+    from rules.workflow import Action
+
+    code = code or ""
+    if code in AUDIT_ACTIONS:
+        return AUDIT_ACTIONS[code]
+    head, _, tail = code.partition(":")
+    if head == "counter":
+        return f"窗口：{AUDIT_ACTIONS.get(tail, tail)}"
+    if head == "application" and tail in Action._value2member_map_:
+        return f"办件{Action(tail).label}"
+    if head in ("create", "update", "delete") and tail:
+        return f"{AUDIT_ACTIONS[head]}{OBJECT_TYPES.get(tail, tail)}"
+    return code
+
+
+#: Column formatters of the audit trail.
+AUDIT_FORMATTERS = {
+    "action": lambda view, context, model, name: audit_action(model.action),
+    "object_type": lambda view, context, model, name: OBJECT_TYPES.get(
+        model.object_type or "", model.object_type or ""),
 }
 
 #: Values by type, as a person reads them (list, details and export of every console):
@@ -51,6 +107,12 @@ PLAIN_FORMATTERS = {
     dt.datetime: lambda view, value, name: clock.shown(value),
     bool: lambda view, value, name: yes_no(value),
 }
+
+
+def plain_first(formatters: dict | None) -> dict:
+    """A view's type formatters with ``PLAIN_FORMATTERS`` in front (first match wins)."""
+    return {**PLAIN_FORMATTERS,
+            **{k: v for k, v in (formatters or {}).items() if k not in PLAIN_FORMATTERS}}
 
 
 def item_names(codes: str | None) -> str:

@@ -41,9 +41,10 @@ from rules.codes import AccountKind, kinds_label
 from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
 from rules.identity import normalise
 from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
+from rules.workflow import Action
 from views.auth import client_ip, current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
-from views.labels import ITEM_NAMES
+from views.labels import AUDIT_FORMATTERS, ITEM_NAMES
 
 
 def _may(operation):
@@ -212,6 +213,7 @@ class ApplicationEventView(ReadOnlyStaffView):
     column_filters = ["application_id", "action",
                       IntEqualFilter(ApplicationEvent.actor_id, "操作人")]
     column_default_sort = ("id", True)
+    column_formatters = {"action": lambda v, c, m, n: Action.label_of(m.action)}
 
 
 class AttachmentView(ReadOnlyStaffView):
@@ -353,6 +355,7 @@ class AuditView(ReadOnlyStaffView):
     column_searchable_list = ["actor_label", "action", "object_id"]
     column_filters = ["action", "object_type", "at"]
     column_default_sort = ("id", True)
+    column_formatters = AUDIT_FORMATTERS
 
 
 def register(admin) -> None:
