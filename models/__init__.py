@@ -29,3 +29,8 @@ from models.account import UnitRegistration  # noqa: E402
 from models.sessions import LoginLog, LoginSession  # noqa: E402
 
 __all__ += ["LoginLog", "LoginSession", "UnitRegistration"]
+
+# The public portal (issue 15): notices staff publish and retire.
+from models.notice import Notice  # noqa: E402
+
+__all__ += ["Notice"]

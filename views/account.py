@@ -73,8 +73,8 @@ class RegisterForm(FlaskForm):
     rep_name = StringField("法定代表人姓名", validators=[DataRequired("请输入姓名")])
     phone = StringField("手机号码", validators=[DataRequired("请输入手机号码"),
                                             rule(validate_mobile)])
-    agree = BooleanField("我已阅读并同意《网上办事服务协议》",
-                         validators=[DataRequired("请阅读并同意服务协议")])
+    agree = BooleanField("我已阅读并同意《法人用户注册协议》中的内容",
+                         validators=[DataRequired("请阅读并同意服务协议（《法人用户注册协议》）")])
 
 
 class RegisterFinishForm(NewPassword, FlaskForm):

@@ -1,0 +1,148 @@
+"""网办大厅 before login: 服务清单, item search, 通知公告 and 公示公告, the registration
+agreement and the paper application forms. Everything here is public and read-only."""
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request, send_file
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from models import ServiceItem, db
+from models.notice import Notice, NoticeKind, is_public, public_notices
+from rules.portal import FORMS
+from views.certificates import FONT
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+#: Longest search text; anything longer is cut, never an error.
+MAX_QUERY = 50
+
+
+def _active_items(query: str = "") -> list[ServiceItem]:
+    select = sa.select(ServiceItem).where(ServiceItem.active.is_(True))
+    if query:
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        select = select.where(sa.or_(ServiceItem.name.like(like, escape="\\"),
+                                     ServiceItem.category.like(like, escape="\\"),
+                                     ServiceItem.code.like(like, escape="\\")))
+    return list(db.session.scalars(select.order_by(ServiceItem.category, ServiceItem.code)))
+
+
+def _by_category(items) -> list[tuple[str, list[ServiceItem]]]:
+    groups: dict[str, list[ServiceItem]] = defaultdict(list)
+    for item in items:
+        groups[item.category or "其他"].append(item)
+    return sorted(groups.items())
+
+
+@bp.get("/")
+def index():
+    """大厅首页: the categories, the newest notices of each kind, the search box."""
+    return render_template(
+        "portal/index.html", categories=_by_category(_active_items()),
+        notices=public_notices(NoticeKind.NOTICE, limit=5),
+        publicity=public_notices(NoticeKind.PUBLICITY, limit=5), forms=FORMS.values())
+
+
+@bp.get("/items/")
+def items():
+    """服务清单 by category; ``q`` searches names, categories and codes."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
+    found = _active_items(query)
+    return render_template("portal/items.html", categories=_by_category(found), q=query,
+                           count=len(found))
+
+
+@bp.get("/items/<code>/")
+def item(code: str):
+    """One item: who may file it, its time limit, the form's facts and the materials."""
+    found = db.session.scalar(sa.select(ServiceItem).where(
+        ServiceItem.code == code[:32], ServiceItem.active.is_(True)))
+    if found is None:
+        abort(404)
+    return render_template("portal/item.html", item=found)
+
+
+@bp.get("/notices/")
+def notices():
+    """通知公告 or 公示公告 (``kind``), published and not retired, newest first."""
+    try:
+        kind = NoticeKind(request.args.get("kind", NoticeKind.NOTICE.value))
+    except ValueError:
+        kind = NoticeKind.NOTICE
+    return render_template("portal/notices.html", kind=kind, notices=public_notices(kind),
+                           kinds=list(NoticeKind))
+
+
+@bp.get("/notices/<int:notice_id>/")
+def notice(notice_id: int):
+    """One published notice; a draft or a retired one is not found."""
+    found = db.session.scalar(sa.select(Notice).where(Notice.id == notice_id, is_public()))
+    if found is None:
+        abort(404)
+    return render_template("portal/notice.html", notice=found)
+
+
+@bp.get("/agreement/")
+def agreement():
+    """《法人用户注册协议》, the text the registration form asks the applicant to accept."""
+    return render_template("portal/agreement.html")
+
+
+@bp.get("/forms/<slug>.pdf")
+def paper_form(slug: str):
+    """A blank application form to print, fill in, sign and bring to the counter."""
+    form = FORMS.get(slug)
+    if form is None:
+        abort(404)
+    return send_file(io.BytesIO(form_pdf(form)), mimetype="application/pdf",
+                     download_name=f"{form.title}.pdf", as_attachment=True)
+
+
+def form_pdf(form) -> bytes:
+    """The paper form as one A4 page: title, purpose, a ruled line per field, signatures."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setTitle(form.title)
+    width, height = A4
+    y = height - 72
+    pdf.setFont(FONT, 18)
+    pdf.drawCentredString(width / 2, y, form.title)
+    y -= 30
+    pdf.setFont(FONT, 10)
+    pdf.drawString(72, y, form.purpose)
+    y -= 28
+    for label in form.fields:
+        pdf.setFont(FONT, 11)
+        pdf.drawString(72, y, f"{label}：")
+        pdf.line(230, y - 3, width - 72, y - 3)
+        y -= 28
+    y -= 8
+    pdf.setFont(FONT, 10)
+    text = form.declaration
+    for start in range(0, len(text), 38):
+        pdf.drawString(72, y, text[start:start + 38])
+        y -= 16
+    y -= 24
+    pdf.setFont(FONT, 11)
+    pdf.drawString(72, y, "法定代表人（签字）：")
+    pdf.drawString(320, y, "单位（盖章）：")
+    y -= 30
+    pdf.drawString(72, y, "经办人（签字）：")
+    pdf.drawString(320, y, "日期：      年    月    日")
+    y -= 40
+    pdf.setFont(FONT, 9)
+    pdf.drawString(72, y, "受理窗口填写  受理人：__________  受理日期：__________")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def init_app(app) -> None:
+    """Register the portal; the consoles' home pages read ``latest_notices`` too."""
+    app.register_blueprint(bp)
+    app.jinja_env.globals["latest_notices"] = lambda: public_notices(limit=5)
+    app.jinja_env.globals["paper_forms"] = FORMS
