@@ -20,7 +20,7 @@ from models.service import Application, ApplicationEvent, Attachment, ImportBatc
 from models.talent import TalentRecognition
 from models.unit import Institution, Unit
 from rules.codes import AccountKind, Filer, GrantLevel
-from rules.permissions import Actor
+from rules.permissions import Actor, items_covered
 from rules.policy import staff_regions
 
 Clause = ColumnElement[bool]
@@ -46,7 +46,7 @@ def _agent_items(actor: Actor, item_column) -> Clause:
     if actor.grant_level != GrantLevel.AGENT:
         return sa.true()
     return item_column.in_(sa.select(ServiceItem.id).where(
-        ServiceItem.code.in_(sorted(actor.grant_items))))
+        ServiceItem.code.in_(sorted(items_covered(actor.grant_items)))))
 
 
 _APPLICATION: dict[AccountKind, Callable[[Actor], Clause]] = {

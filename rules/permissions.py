@@ -71,13 +71,16 @@ def grant_valid_on(valid_from: dt.date, valid_to: dt.date | None, revoked: bool,
     return valid_to is None or day <= valid_to
 
 
-def may_handle_item(level: GrantLevel, items: frozenset[str], item_code: str) -> bool:
-    """Legal representatives and administrators handle every item; agents only theirs.
+def items_covered(items: frozenset[str]) -> frozenset[str]:
+    """The item codes a grant of ``items`` reaches: each item and its batch form
+    (``SB_ENROLL`` covers ``SB_ENROLL_BATCH``)."""
+    return frozenset(items) | {f"{code}_BATCH" for code in items}
 
-    A grant of an item covers its batch form (``SB_ENROLL`` covers ``SB_ENROLL_BATCH``).
-    """
-    return level != GrantLevel.AGENT or item_code in items or \
-        item_code.removesuffix("_BATCH") in items
+
+def may_handle_item(level: GrantLevel, items: frozenset[str], item_code: str) -> bool:
+    """Legal representatives and administrators handle every item; agents only the items
+    their grant covers (``items_covered``)."""
+    return level != GrantLevel.AGENT or item_code in items_covered(items)
 
 
 def may_see_identifiers(actor: Actor | None) -> bool:

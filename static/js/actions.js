@@ -3,6 +3,14 @@
 (function () {
   "use strict";
 
+  // Links that only open a menu or add a filter never navigate: ours say href="#", Flask-Admin's
+  // own templates say href="javascript:void(0)", which the CSP refuses to run. Preventing the
+  // default action in the capture phase keeps Bootstrap's and Flask-Admin's handlers working.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest('a.filter[href="#"], a[href^="javascript:"]');
+    if (link) event.preventDefault();
+  }, true);
+
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-action]");
     if (!el) return;
