@@ -133,8 +133,8 @@ def test_a_unit_cannot_move_an_individuals_talent_filing_onto_another_person(uni
 # --- agents -----------------------------------------------------------------------------------
 
 def test_an_agent_reaches_only_its_items_by_every_path(client, app):
-    agent = member("agent", "SB_ENROLL,SB_SUSPEND")
-    other = _filing(UNIT_A, "JY_RECORD", state="submitted")
+    agent = member("agent", "RC_TALENT,JY_RECORD")  # SB_ENROLL would cover SB_ENROLL_BATCH
+    other = _filing(UNIT_A, "SB_UNIT_CHANGE", state="submitted")
     db.session.add(Attachment(application_id=other.id, material="x", file_name="x.pdf",
                               content_type="application/pdf", size=3, sha256="0" * 64,
                               stored_path="nowhere"))
@@ -152,11 +152,11 @@ def test_an_agent_reaches_only_its_items_by_every_path(client, app):
     assert client.get(f"/unit/import/batch/{batch.id}/").status_code == 404
     assert client.get(f"/unit/import/batch/{batch.id}/errors/").status_code == 404
     exported = client.get("/unit/unit_application/export/csv/").get_data(as_text=True)
-    assert "用工备案" not in exported and "单位参保信息变更" not in exported
+    assert "单位参保信息变更" not in exported and "批量新参保" not in exported
     assert f"id={other.id}&" not in client.get("/unit/unit_application/").get_data(
         as_text=True)
     assert client.post("/unit/unit_application/new/", data={
-        "item": _item_id("JY_RECORD"), "csrf_token": csrf_token(client)}).status_code == 403
+        "item": _item_id("SB_UNIT_CHANGE"), "csrf_token": csrf_token(client)}).status_code == 403
 
 
 # --- batches ----------------------------------------------------------------------------------
