@@ -64,7 +64,9 @@ def _on_breach(limit: RequestLimit) -> None:
     db.session.commit()
 
 
-limiter = Limiter(key_func=client_ip, on_breach=_on_breach, headers_enabled=True)
+#: Redis down: count in memory meanwhile rather than refuse every login with an error.
+limiter = Limiter(key_func=client_ip, on_breach=_on_breach, headers_enabled=True,
+                  in_memory_fallback_enabled=True)
 
 
 def limit(setting: str, *, key_func=None, deduct_when=None, scope: str | None = None):
