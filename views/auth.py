@@ -107,7 +107,6 @@ def load_user(token: str) -> Account | None:
         g.actor = actor_for(account, dt.date.today())
     except LoginRefused:
         return None
-    g.login_session_id = record.id
     return account
 
 
