@@ -420,6 +420,8 @@ def test_self_registration_waits_for_the_counter(client, as_staff, app):
         AuditEvent.action == "counter:verify_registration")).after["form_no"] == "HY01"
     assert login(app.test_client(), "unit", rep_id, code, password=NEW_PASSWORD).status_code \
         == 302
+    # A person the office did not know gets the registered phone only at verification.
+    assert _phone_of(rep_id) == "13799990000"
 
 
 def test_legacy_upgrade(as_staff, app):
@@ -735,3 +737,23 @@ def test_only_managers_reset_and_only_those_below_them(app, client):
     assert login(agent, "unit", "320102200102123853", UNIT_A).status_code == 302
     by_agent = _post(agent, f"/unit/members/{_grant_of(AGENT_A).id}/reset/")
     assert "重置回执" not in by_agent.get_data(as_text=True)
+
+
+def test_a_legacy_upgrade_does_not_move_a_known_persons_phone(app):
+    unit = Unit(uscc=_fresh_uscc("91330106MA2M0"), unit_no="L0003", name="历史三有限公司",
+                region_code="330106", online_status="cancelled")
+    db.session.add(unit)
+    db.session.flush()
+    db.session.add(LegacyAccount(old_system="杭州社保旧网办", old_login="hzold003",
+                                 unit_id=unit.id, secret_hash=hash_password("Old#Code99")))
+    db.session.commit()
+    client = _from(app, "10.0.0.50")
+    _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold003",
+          secret="Old#Code99")
+    new_admin = registered_individual(81)
+    done = _post(client, "/upgrade/finish", rep_id_no=PERSON, rep_name="张伟",
+                 rep_phone=ATTACKER_PHONE, admin_id_no=new_admin.id_no,
+                 admin_name=new_admin.name, admin_phone=new_admin.phone,
+                 password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert 'id="unit-no"' in done.get_data(as_text=True)
+    assert _phone_of(PERSON) == "13800000003"
