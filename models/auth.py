@@ -12,6 +12,7 @@ from models.audit import record
 from models.base import db
 from models.grant import Grant
 from models.person import Person
+from models.sms import CodeRefused, check_code, send_code
 from models.unit import Institution, Unit
 from rules.codes import AccountKind, OnlineStatus
 from rules.identity import normalise
@@ -52,7 +53,9 @@ def find_account(kind: str, unit_code: str, login: str) -> Account | None:
                                          Account.person_id.in_(_person_ids(login)))
     else:
         return None
-    return db.session.scalars(query.limit(2)).one_or_none()
+    # A phone two people share names nobody: answered like an unknown name, never a 500.
+    found = db.session.scalars(query.limit(2)).all()
+    return found[0] if len(found) == 1 else None
 
 
 def grant_of(account: Account) -> Grant | None:
@@ -151,18 +154,54 @@ def authenticate(kind: str, unit_code: str, login: str, password: str, *, ip: st
         sessions.log_login("locked", **facts, reason="锁定期间从陌生设备登录")
         db.session.commit()
         return LoginOutcome("locked", account=account, until=account.locked_until)
+    return _admit(account, facts, today=today, user_agent=user_agent,
+                  reason="锁定期间从常用设备或网络登录" if is_locked else "")
+
+
+def _admit(account: Account, facts: dict, *, today: dt.date | None, user_agent: str,
+           reason: str) -> LoginOutcome:
+    """The end of a login whose credentials were good: refusal rules, then a new session."""
     try:
         actor = actor_for(account, today or clock.today())
     except LoginRefused as refused:
         sessions.log_login("refused", **facts, reason=str(refused))
         db.session.commit()
         return LoginOutcome("refused", account=account, message=str(refused))
-    if not is_locked:
+    if not locked(account.locked_until, sessions.now()):
         account.failed_logins = 0
-    account.last_login_at = moment
-    sessions.log_login("success", **facts,
-                       reason="锁定期间从常用设备或网络登录" if is_locked else "")
-    token = sessions.open_session(account, ip=ip, user_agent=user_agent)
-    record("login", actor_id=account.id, actor_label=str(account), ip=ip, obj=account)
+    account.last_login_at = sessions.now()
+    sessions.log_login("success", **facts, reason=reason)
+    token = sessions.open_session(account, ip=facts["ip"], user_agent=user_agent)
+    record("login", actor_id=account.id, actor_label=str(account), ip=facts["ip"], obj=account)
     db.session.commit()
     return LoginOutcome("ok", account=account, actor=actor, token=token)
+
+
+#: The SMS purpose of the extra check a locked account's owner passes on a new device.
+LOGIN_CODE = "login_check"
+
+
+def send_login_code(account: Account) -> str:
+    """The owner of a locked account typed the right password on a device we do not know:
+    send a code to the phone on file; returns that phone (caller commits)."""
+    phone = account.person.phone if account.person else None
+    if not phone:
+        raise LoginRefused("账号已临时锁定，且没有登记手机号码，请稍后再试或到受理点解锁")
+    send_code(phone, LOGIN_CODE)
+    return phone
+
+
+def login_by_code(account_id: int, phone: str, code: str, *, ip: str,
+                  user_agent: str = "") -> LoginOutcome:
+    """Finish a locked account's login with the code sent to the phone on file.
+
+    Raises CodeRefused (a wrong try is counted; caller commits) or SmsLimited.
+    """
+    account = db.session.get(Account, account_id)
+    if account is None or account.person is None or account.person.phone != phone:
+        raise CodeRefused("手机号码已变更，请重新登录")
+    check_code(phone, LOGIN_CODE, code)
+    facts = {"ip": ip, "kind": account.kind, "login_name": phone, "unit_code": "",
+             "account": account}
+    return _admit(account, facts, today=None, user_agent=user_agent,
+                  reason="锁定期间经短信验证登录")

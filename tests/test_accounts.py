@@ -179,14 +179,23 @@ def test_five_failures_lock_strangers_out_but_not_the_owner(app, clock, as_staff
     assert all("登录信息有误" in a.get_data(as_text=True) for a in answers)  # tells nothing
     assert _person_account().locked_until == clock.now + dt.timedelta(minutes=15)
 
-    # The attacker, even with the password, is told of the lock and kept out.
-    refused = login(attacker, "person", PERSON)
-    assert refused.status_code == 403 and "临时锁定" in refused.get_data(as_text=True)
+    # The attacker, even with the password, is kept out: one more check, a code sent to
+    # the phone on file.
+    checked = login(attacker, "person", PERSON)
+    assert checked.location.endswith("/login/code")
+    assert attacker.get("/me/").status_code == 302
     # The owner gets in from his known address, and with his device cookie from elsewhere.
     assert login(_from(app, "10.0.0.5"), "person", PERSON).status_code == 302
     owner.environ_base["REMOTE_ADDR"] = "172.16.0.9"
     assert login(owner, "person", PERSON).status_code == 302
-    assert login(_from(app, "172.16.0.10"), "person", PERSON).status_code == 403
+    new_device = _from(app, "172.16.0.10")
+    assert login(new_device, "person", PERSON).location.endswith("/login/code")
+    wrong = _post(new_device, "/login/code", code="000000" if _latest_code(
+        "13800000003") != "000000" else "111111")
+    assert "验证码错误" in wrong.get_data(as_text=True)
+    assert new_device.get("/me/").status_code == 302
+    _post(new_device, "/login/code", code=_latest_code("13800000003"))
+    assert new_device.get("/me/").status_code == 200
     # The attack goes on: the lock stays for strangers.
     assert _person_account().locked_until is not None
 
@@ -195,13 +204,14 @@ def test_five_failures_lock_strangers_out_but_not_the_owner(app, clock, as_staff
     outcomes = db.session.scalars(sa.select(LoginLog.outcome).where(
         LoginLog.account_id == _person_account().id).order_by(LoginLog.id)).all()
     assert outcomes.count("failure") == 4 and outcomes.count("locked") == 3
+    assert "锁定期间经短信验证登录" in db.session.scalars(sa.select(LoginLog.reason)).all()
 
 
 def test_the_counter_unlocks_a_locked_account(app, as_staff):
     stranger = _from(app, "198.51.100.8")
     for _ in range(5):
         login(stranger, "person", PERSON, password="Wrong#123")
-    assert login(stranger, "person", PERSON).status_code == 403
+    assert login(stranger, "person", PERSON).location.endswith("/login/code")
     clerk = as_staff("clerk")
     _post(clerk, "/admin/counter/unlock/", form_no="JS01", target="person", code=PERSON)
     assert login(stranger, "person", PERSON).status_code == 302
@@ -410,6 +420,8 @@ def test_self_registration_waits_for_the_counter(client, as_staff, app):
         AuditEvent.action == "counter:verify_registration")).after["form_no"] == "HY01"
     assert login(app.test_client(), "unit", rep_id, code, password=NEW_PASSWORD).status_code \
         == 302
+    # A person the office did not know gets the registered phone only at verification.
+    assert _phone_of(rep_id) == "13799990000"
 
 
 def test_legacy_upgrade(as_staff, app):
@@ -691,7 +703,7 @@ def test_the_legal_rep_unlocks_and_resets_an_agent(unit_a, app):
     stranger = _from(app, "198.51.100.40")
     for _ in range(5):
         login(stranger, "unit", AGENT_A, UNIT_A, password="Wrong#123")
-    assert login(stranger, "unit", AGENT_A, UNIT_A).status_code == 403
+    assert login(stranger, "unit", AGENT_A, UNIT_A).location.endswith("/login/code")
 
     grant = _grant_of(AGENT_A)
     _post(unit_a, f"/unit/members/{grant.id}/unlock/")
@@ -725,3 +737,23 @@ def test_only_managers_reset_and_only_those_below_them(app, client):
     assert login(agent, "unit", "320102200102123853", UNIT_A).status_code == 302
     by_agent = _post(agent, f"/unit/members/{_grant_of(AGENT_A).id}/reset/")
     assert "重置回执" not in by_agent.get_data(as_text=True)
+
+
+def test_a_legacy_upgrade_does_not_move_a_known_persons_phone(app):
+    unit = Unit(uscc=_fresh_uscc("91330106MA2M0"), unit_no="L0003", name="历史三有限公司",
+                region_code="330106", online_status="cancelled")
+    db.session.add(unit)
+    db.session.flush()
+    db.session.add(LegacyAccount(old_system="杭州社保旧网办", old_login="hzold003",
+                                 unit_id=unit.id, secret_hash=hash_password("Old#Code99")))
+    db.session.commit()
+    client = _from(app, "10.0.0.50")
+    _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold003",
+          secret="Old#Code99")
+    new_admin = registered_individual(81)
+    done = _post(client, "/upgrade/finish", rep_id_no=PERSON, rep_name="张伟",
+                 rep_phone=ATTACKER_PHONE, admin_id_no=new_admin.id_no,
+                 admin_name=new_admin.name, admin_phone=new_admin.phone,
+                 password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    assert 'id="unit-no"' in done.get_data(as_text=True)
+    assert _phone_of(PERSON) == "13800000003"

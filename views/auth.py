@@ -24,10 +24,11 @@ from wtforms.validators import DataRequired, Length
 
 from models import Account, clock, db, sessions
 from models.audit import record as record_event
-from models.auth import LoginRefused, actor_for, authenticate
+from models.auth import LoginRefused, actor_for, authenticate, login_by_code, send_login_code
+from models.sms import CodeRefused, SmsLimited
 from rules.codes import AccountKind
 from rules.permissions import Actor
-from views.security import client_ip, limit
+from views.security import client_ip, limit, rate_limited_page
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -105,7 +106,6 @@ def load_user(token: str) -> Account | None:
         g.actor = actor_for(account, clock.today())
     except LoginRefused:
         return None
-    g.login_session_id = record.id
     return account
 
 
@@ -171,28 +171,77 @@ def login():
             flash("登录信息有误：请核对用户类型、代码、登录名和密码", "error")
             return render_template("login.html", form=form), 401
         if outcome.status == "locked":
-            flash(f"密码连续错误次数过多，账号已临时锁定至{sessions.office_time(outcome.until)}。"
-                  "请在本人常用的设备或网络登录，或联系单位管理员（经办人）、"
-                  "持证件到受理点解锁", "error")
-            return render_template("login.html", form=form), 403
+            # Only someone who typed the right password gets here: the owner, most likely,
+            # on a new device while others guess. One more check: a code to the phone on file.
+            try:
+                phone = send_login_code(outcome.account)
+            except SmsLimited as refused:
+                db.session.rollback()
+                return rate_limited_page(refused.retry_at, refused.message)
+            except LoginRefused:
+                db.session.rollback()
+                flash(f"密码连续错误次数过多，账号已临时锁定至{sessions.office_time(outcome.until)}"
+                      "。请在本人常用的设备或网络登录，或联系单位管理员（经办人）、"
+                      "持证件到受理点解锁", "error")
+                return render_template("login.html", form=form), 403
+            db.session.commit()
+            session["code_login"] = [outcome.account.id, phone]
+            flash("他人多次尝试登录您的账号，账号已临时锁定。为确认是您本人，"
+                  f"验证码已发送至登记的手机 {phone[:3]}****{phone[-4:]}", "info")
+            return redirect(url_for("auth.login_code", next=request.args.get("next")))
         if outcome.status == "refused":
             flash(outcome.message, "error")
             return render_template("login.html", form=form), 403
-        account = outcome.account
-        session.clear()  # no state from before the login survives it (session fixation)
-        login_user(account)
-        session["sid"] = outcome.token
-        g.actor = outcome.actor
-        if account.must_change_password:
-            flash("首次登录或密码已重置，请先修改密码", "info")
-            response = redirect(url_for("account.password"))
-        else:
-            response = redirect(safe_next(request.args.get("next"))
-                                or url_for(HOME[outcome.actor.kind]))
-        _remember_device(response, account.id)
-        return response
+        return _logged_in(outcome)
     status = 400 if form.errors else 200
     return render_template("login.html", form=form), status
+
+
+def _logged_in(outcome):
+    """Start the browser's session after a successful login and send it on."""
+    account = outcome.account
+    session.clear()  # no state from before the login survives it (session fixation)
+    login_user(account)
+    session["sid"] = outcome.token
+    g.actor = outcome.actor
+    if account.must_change_password:
+        flash("首次登录或密码已重置，请先修改密码", "info")
+        response = redirect(url_for("account.password"))
+    else:
+        response = redirect(safe_next(request.args.get("next"))
+                            or url_for(HOME[outcome.actor.kind]))
+    _remember_device(response, account.id)
+    return response
+
+
+class LoginCodeForm(FlaskForm):
+    code = StringField("短信验证码", validators=[DataRequired("请输入验证码"), Length(6, 6)])
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limit("RATELIMIT_CODE_ADDRESS", scope="login-code")
+def login_code():
+    """The extra check for a locked account's owner on a device we do not know."""
+    pending = session.get("code_login")
+    if not pending:
+        return redirect(url_for("auth.login"))
+    form = LoginCodeForm()
+    if form.validate_on_submit():
+        try:
+            outcome = login_by_code(pending[0], pending[1], form.code.data, ip=client_ip(),
+                                    user_agent=request.user_agent.string)
+        except SmsLimited as refused:
+            return rate_limited_page(refused.retry_at, refused.message)
+        except CodeRefused as refused:
+            db.session.commit()  # the wrong try counts
+            form.code.errors.append(refused.message)
+        else:
+            if outcome.status == "ok":
+                return _logged_in(outcome)
+            flash(outcome.message, "error")
+            return redirect(url_for("auth.login"))
+    return render_template("account/form.html", form=form, title="短信验证登录",
+                           note="账号临时锁定期间，本人可凭登记手机收到的验证码登录")
 
 
 @bp.route("/logout", methods=["POST"])

@@ -55,16 +55,19 @@ def _on_breach(limit: RequestLimit) -> None:
     """A rate-limit refusal goes to the login log (登录日志), like a failed login."""
     from models import db
     from models.sessions import log_login
+    from views.auth import KINDS
 
     form = request.form
-    log_login("rate_limited", ip=client_ip(), kind=form.get("kind", ""),
+    log_login("rate_limited", ip=client_ip(), kind=KINDS.get(form.get("kind", ""), ""),
               login_name=form.get("login") or form.get("old_login") or form.get("phone") or "",
               unit_code=form.get("unit_code") or form.get("uscc") or "",
               reason=f"{request.path} {limit.limit}")
     db.session.commit()
 
 
-limiter = Limiter(key_func=client_ip, on_breach=_on_breach, headers_enabled=True)
+#: Redis down: count in memory meanwhile rather than refuse every login with an error.
+limiter = Limiter(key_func=client_ip, on_breach=_on_breach, headers_enabled=True,
+                  in_memory_fallback_enabled=True)
 
 
 def limit(setting: str, *, key_func=None, deduct_when=None, scope: str | None = None):
