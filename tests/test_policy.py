@@ -29,19 +29,20 @@ from rules.permissions import (
 )
 from rules.workflow import State
 
+
 @pytest.fixture(autouse=True)
 def _rollback():
     """Pure tests: no app and no database (overrides conftest's per-test transaction)."""
     yield
 
 
-U, I, P, S = (AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL,
+U, INS, P, S = (AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL,
               AccountKind.STAFF)
 REP = Actor(1, U, person_id=1, unit_id=10, grant_level=GrantLevel.LEGAL_REP)
 ADMIN = Actor(2, U, person_id=2, unit_id=10, grant_level=GrantLevel.ADMIN)
 AGENT = Actor(3, U, person_id=3, unit_id=10, grant_level=GrantLevel.AGENT,
               grant_items=frozenset({"SB_ENROLL"}))
-INST = Actor(4, I, person_id=4, unit_id=10, institution_id=40)
+INST = Actor(4, INS, person_id=4, unit_id=10, institution_id=40)
 ME = Actor(5, P, person_id=5)
 REVIEWER = Actor(6, S, roles=frozenset({StaffRoleName.REVIEWER}))
 AUDITOR = Actor(7, S, roles=frozenset({StaffRoleName.AUDITOR}))
