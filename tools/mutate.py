@@ -39,8 +39,7 @@ TARGETS = {
     "rules/permissions.py": ["tests/test_policy.py", "tests/test_workflow_rules.py",
                              "tests/test_authorisation.py", "tests/test_staff_console.py"],
     "rules/policy.py": ["tests/test_policy.py", "tests/test_authorisation.py"],
-    "models/scope.py": ["tests/test_policy.py", "tests/test_authorisation.py",
-                        "tests/test_scope.py"],
+    "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py"],
 }
@@ -204,9 +203,12 @@ def _pure_killed(module: str, tree: ast.Module) -> bool:
 
 
 def run(module: str, tests: list[str], timeout: int, listing: bool,
-        workspaces: queue.Queue | None, sample: int = 1) -> tuple[int, list]:
+        workspaces: queue.Queue | None, sample: int = 1,
+        lines: set[int] | None = None) -> tuple[int, list]:
     original = (ROOT / module).read_text()
     found = _dedupe(mutants(original), original)[::sample]
+    if lines:
+        found = [m for m in found if m.line in lines]
     if module in PURE and not listing:
         before = len(found)
         pending = [m for m in found if not _pure_killed(module, m.tree)]
@@ -253,6 +255,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
     parser.add_argument("--sample", type=int, default=1,
                         help="run every Nth mutant only (a bounded, deterministic sample)")
+    parser.add_argument("--lines", default="",
+                        help="only mutants on these lines (comma-separated): re-check survivors")
     args = parser.parse_args()
     started, total, survived = time.monotonic(), 0, []
     workspaces: queue.Queue = queue.Queue()
@@ -262,7 +266,8 @@ def main() -> int:
     try:
         for module in args.modules:
             count, survivors = run(module, TARGETS[module], args.timeout, args.list,
-                                   workspaces, args.sample)
+                                   workspaces, args.sample,
+                                   {int(n) for n in args.lines.split(",") if n})
             total += count
             survived += [(module, m) for m in survivors]
     finally:
