@@ -21,7 +21,7 @@ from models.talent import TalentRecognition
 from models.unit import Institution, Unit
 from rules.codes import AccountKind, Filer, GrantLevel
 from rules.permissions import Actor, items_covered
-from rules.policy import staff_regions
+from rules.policy import UNFILED, staff_regions
 
 Clause = ColumnElement[bool]
 _U, _I, _P = AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL
@@ -153,6 +153,22 @@ def _people_in(units: sa.Select) -> sa.Select:
     )
 
 
+def _filed() -> Clause:
+    return Application.state.not_in([s.value for s in UNFILED])
+
+
+def _staff_clause(model: type, regions: frozenset[str] | None) -> Clause:
+    """What a staff member reaches: filings once filed (with their timeline and materials),
+    and within his regions, if any."""
+    clause = sa.true() if regions is None else _staff_region_clause(model, regions)
+    if model is Application:
+        return sa.and_(clause, _filed())
+    if model in (ApplicationEvent, Attachment):
+        return sa.and_(clause, model.application_id.in_(
+            sa.select(Application.id).where(_filed())))
+    return clause
+
+
 def _staff_region_clause(model: type, regions: frozenset[str]) -> Clause:
     """Rows of ``model`` inside ``regions``; a table with nothing regional stays whole."""
     units = _units_in(regions)
@@ -186,8 +202,7 @@ def scope_clause(model: type, actor: Actor | None) -> Clause:
     if actor is None:
         return sa.false()
     if actor.kind == AccountKind.STAFF:
-        regions = staff_regions(actor)
-        return sa.true() if regions is None else _staff_region_clause(model, regions)
+        return _staff_clause(model, staff_regions(actor))
     declared = SCOPES.get(model, {}).get(actor.kind)
     return declared(actor) if declared else sa.false()
 

@@ -85,6 +85,16 @@ def may_rate(actor: Actor | None, filing, item) -> bool:
         may_read_filing(actor, filing, item) and actor.kind != AccountKind.STAFF
 
 
+#: Filings the office does not see yet: the applicant's drafts and an individual's prepared
+#: filing waiting for his unit.
+UNFILED = frozenset({State.DRAFT, State.AWAITING_UNIT})
+
+
+def staff_may_see(state: State) -> bool:
+    """Staff see a filing (its timeline and materials) once it has been filed."""
+    return State(state) not in UNFILED
+
+
 def may_review(actor: Actor | None) -> bool:
     """Accept, approve, reject, complete: staff whose role reviews filings."""
     return actor is not None and actor.kind == AccountKind.STAFF and \
