@@ -28,6 +28,8 @@ def validate_wage(value) -> Decimal:
         wage = Decimal(str(value).replace(",", "").strip())
     except (InvalidOperation, ValueError):
         raise InvalidValue("工资应为数字") from None
+    if not wage.is_finite():
+        raise InvalidValue("工资应为数字")
     if wage < WAGE_LOWER or wage > BASE_UPPER * 5:
         raise InvalidValue(f"工资应在{WAGE_LOWER}元至{BASE_UPPER * 5}元之间")
     return wage.quantize(Decimal("0.01"))
@@ -37,6 +39,45 @@ def validate_not_future(value: dt.date, today: dt.date | None = None) -> dt.date
     """A date that is not later than today (the office's, unless given)."""
     if value > (today or clock.today_in(None)):
         raise InvalidValue("日期不能晚于今天")
+    return value
+
+
+#: The first day social insurance could start (the 1951 labour insurance regulations).
+INSURANCE_EPOCH = dt.date(1951, 1, 1)
+#: Each date field's range, by what it means: (earliest, latest as days after today or a
+#: fixed date). A field not named here gets DEFAULT_DATE_RANGE.
+DATE_RANGES: dict[str, tuple[dt.date, int | dt.date]] = {
+    "birth_date": (dt.date(1890, 1, 1), 0),          # born by today
+    "start_date": (INSURANCE_EPOCH, 366),            # 参保 from, up to a year ahead
+    "end_date": (INSURANCE_EPOCH, 366),
+    "suspend_date": (INSURANCE_EPOCH, 366),
+    "hire_date": (INSURANCE_EPOCH, 366),
+    "paid_on": (INSURANCE_EPOCH, 0),                 # paid by today
+    "recognised_on": (dt.date(1990, 1, 1), 0),
+    "valid_until": (dt.date(1990, 1, 1), 3660),
+    "valid_from": (dt.date(2000, 1, 1), 3660),       # grants: ten years ahead at most
+    "valid_to": (dt.date(2000, 1, 1), 3660),
+    "deadline": (dt.date(2000, 1, 1), 732),
+    "day": (dt.date(2000, 1, 1), dt.date(2100, 12, 31)),  # the working-day calendar
+}
+DEFAULT_DATE_RANGE: tuple[dt.date, int | dt.date] = (dt.date(1900, 1, 1), 3660)
+
+
+def date_range(name: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The (earliest, latest) date a field called ``name`` may hold."""
+    earliest, latest = DATE_RANGES.get(name, DEFAULT_DATE_RANGE)
+    if isinstance(latest, int):
+        latest = (today or clock.today_in(None)) + dt.timedelta(days=latest)
+    return earliest, latest
+
+
+def validate_date_in_range(name: str, value: dt.date, today: dt.date | None = None) -> dt.date:
+    """``value`` if it lies in the range of field ``name``, else InvalidValue saying which."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    earliest, latest = date_range(name, today)
+    if not earliest <= value <= latest:
+        raise InvalidValue(f"日期应在{earliest:%Y-%m-%d}至{latest:%Y-%m-%d}之间")
     return value
 
 

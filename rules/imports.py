@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from rules.fields import validate_wage
+from rules.fields import validate_date_in_range, validate_wage
 from rules.identity import (
     InvalidValue,
     normalise,
@@ -255,6 +255,8 @@ def check_row(schema: BatchSchema, row_no: int, cells: dict) -> RowResult:
         parse = _choice(column) if column.kind == "choice" else PARSERS[column.kind]
         try:
             value = parse(raw)
+            if column.kind == "date":
+                value = validate_date_in_range(column.key, value)
         except InvalidValue as error:
             result.errors.append((column.header, str(error)))
             continue

@@ -9,6 +9,7 @@ hostile values writes nothing.
 """
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import db
-from tests.conftest import PERSON, REP_A, UNIT_A, login
+from tests.conftest import PERSON, REP_A, UNIT_A, csrf_token, login
 
 HOSTILE_TEXT = ["长" * 300, "a\x00b", "x" * 201, "<script>alert(1)</script>", "' OR 1=1 --",
                 "\ud7ff\ufffe", "　", ""]
@@ -120,3 +121,112 @@ def test_list_views_survive_malformed_arguments(app, client, console):
         assert_answered(response, (url, args))
 
     run()
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+#: A value each kind of field surely refuses: one field of every post gets it.
+SURELY_INVALID = {"text": "a\x00b", "number": "NaN", "date": "9999-12-31",
+                  "choice": "__unknown__"}
+BY_KIND = {"text": HOSTILE_TEXT + HOSTILE_NUMBER + HOSTILE_DATE, "number": HOSTILE_NUMBER,
+           "date": HOSTILE_DATE, "choice": HOSTILE_CHOICE + HOSTILE_NUMBER,
+           "check": ["y", "\x00", "长" * 300]}
+PAGES = {"admin": ["/account/password", "/account/phone"],
+         "unit": ["/account/password", "/account/phone", "/unit/delegation/new/"],
+         "me": ["/account/password", "/account/phone"]}
+OUTSIDE = ["/register", "/forgot", "/login"]
+
+
+def form_urls(app, client, console) -> list[str]:
+    """Every form of the console the logged-in account may open (GET answers 200)."""
+    from models import ServiceItem
+    from views.counter import FORMS
+
+    urls = []
+    for url, _view in model_views(app, console):
+        urls.append(url + "/new/")
+        listing = client.get(url + "/").get_data(as_text=True)
+        if match := re.search(r'/edit/\?id=(\d+)', listing):
+            urls.append(f"{url}/edit/?id={match.group(1)}")
+    if console in ("unit", "me"):
+        codes = db.session.scalars(sa.select(ServiceItem.code)).all()
+        urls += [f"/{console}/filing/new/{code}/" for code in codes]
+    if console == "admin":
+        urls += [f"/admin/counter/{service}/" for service in FORMS]
+    urls += PAGES[console]
+    found = []
+    for url in urls:
+        response = client.get(url)
+        if response.status_code == 200 and fields_of(response.get_data(as_text=True)):
+            found.append(url)
+    return found
+
+
+def post_hostile(client, url, fields, data) -> None:
+    kinds = [name for name, kind in fields.items() if kind in SURELY_INVALID]
+    form = {name: data.draw(st.sampled_from(BY_KIND[kind])) for name, kind in fields.items()}
+    if kinds:
+        victim = data.draw(st.sampled_from(kinds))
+        form[victim] = SURELY_INVALID[fields[victim]]
+    form["csrf_token"] = csrf_token(client)
+    before = counts()
+    response = client.post(url, data=form)
+    assert_answered(response, (url, form))
+    if kinds:
+        db.session.expire_all()
+        assert counts() == before, (url, form)
+
+
+@pytest.mark.parametrize("console", list(CONSOLES))
+def test_forms_refuse_hostile_values_and_write_nothing(app, client, console):
+    logged_in(client, console)
+    urls = form_urls(app, client, console)
+    assert len(urls) >= 3
+    fields = {url: fields_of(client.get(url).get_data(as_text=True)) for url in urls}
+
+    @settings(FUZZ, max_examples=max(40, 2 * len(urls)))
+    @given(data=st.data())
+    def run(data):
+        url = data.draw(st.sampled_from(urls))
+        post_hostile(client, url, fields[url], data)
+
+    run()
+
+
+def test_pages_outside_the_consoles_refuse_hostile_values(client):
+    fields = {url: fields_of(client.get(url).get_data(as_text=True)) for url in OUTSIDE}
+
+    @FUZZ
+    @given(data=st.data())
+    def run(data):
+        url = data.draw(st.sampled_from(OUTSIDE))
+        post_hostile(client, url, fields[url], data)
+
+    run()
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31"])
+def test_date_fields_state_the_range_that_fits_them(unit_a, value):
+    from tests.helpers import fresh_id_no, new_filing
+
+    before = counts()
+    response = new_filing(unit_a, "unit", "SB_ENROLL", {
+        "id_no": fresh_id_no(91), "name": "日期", "phone": "13912345678",
+        "start_date": value, "wage": "8000", "insurance_kinds": "110,210,310,410,510"})
+    assert response.status_code == 200
+    assert "日期应在1951-01-01至" in response.get_data(as_text=True)
+    assert counts() == before
+
+
+def test_staff_forms_state_date_ranges_and_column_lengths(as_staff):
+    client = as_staff("admin")
+    before = counts()
+    page = client.post("/admin/admin_person/new/", data={
+        "csrf_token": csrf_token(client), "id_type": "01", "id_no": "330106198507210020",
+        "name": "名" * 51}).get_data(as_text=True)
+    assert "不能超过50个字符" in page
+    page = client.post("/admin/admin_holiday/new/", data={
+        "csrf_token": csrf_token(client), "day": "1999-12-31", "name": "元旦"}).get_data(
+        as_text=True)
+    assert "日期应在2000-01-01至2100-12-31之间" in page
+    assert counts() == before

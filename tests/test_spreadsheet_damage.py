@@ -116,3 +116,13 @@ def test_xls_numbers_are_shown_as_the_file_stores_them():
     assert _xls_number(3.30106198507210e17) == "3.3010619850721e+17"
     assert _xls_number(13912345678.0) == "13912345678"
     assert _xls_number(8000.5) == "8000.5"
+
+
+def test_import_dates_keep_to_the_range_of_their_column(unit_a):
+    ids = fresh_ids(2, 74)
+    batch, _ = upload(unit_a, filled(unit_a, [
+        [ids[0], "早", None, "0001-01-01", 8000, "五险"],
+        [ids[1], "晚", None, "9999-12-31", 8000, "五险"]]))
+    assert batch.rows_good == 0
+    assert "日期应在1951-01-01至" in reasons(batch)[2] and "日期应在1951-01-01至" in \
+        reasons(batch)[3]

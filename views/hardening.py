@@ -3,6 +3,9 @@
 - Timestamps are stored in UTC and shown as YYYY-MM-DD HH:MM office time.
 - List arguments (page, sort, search, filters) are parsed once, defensively: a value a
   list cannot use is ignored with a Chinese message instead of reaching the database.
+- Every form field gets checks derived from its column before any other validator runs:
+  no control characters, at most the column's length, numbers finite and within what the
+  column holds, dates within the range that fits the field (rules.fields.DATE_RANGES).
 """
 from __future__ import annotations
 
@@ -10,15 +13,22 @@ import datetime as dt
 import math
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask import flash
+from wtforms import DateField, DateTimeField, DecimalField, FloatField, IntegerField, StringField
+from wtforms.validators import StopValidation
 
 from models import clock
+from rules.fields import validate_date_in_range
+from rules.identity import InvalidValue
 
 #: The furthest page a list may be asked for, and the longest search or filter value.
 MAX_PAGE = 100_000
 MAX_ARG_CHARS = 100
 #: Integers beyond a signed 64-bit column overflow the database driver.
 MAX_INT = 2**63 - 1
+MAX_INT32 = 2**31 - 1
+CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
 
 
 def office_time(view, value, name=None) -> str:
@@ -73,6 +83,91 @@ def _acceptable(flt, value: str) -> bool:
         return False
 
 
+# --- form fields ---------------------------------------------------------------------------
+
+def _blank(data) -> bool:
+    return data is None or data == ""
+
+
+def no_control_characters(form, field) -> None:
+    """NUL and other control characters are refused (PostgreSQL cannot store NUL)."""
+    if isinstance(field.data, str) and not CONTROL.isdisjoint(field.data):
+        raise StopValidation("不能包含控制字符")
+
+
+def max_chars(limit: int):
+    """At most ``limit`` characters (the column's length)."""
+    def check(form, field) -> None:
+        if isinstance(field.data, str) and len(field.data) > limit:
+            raise StopValidation(f"不能超过{limit}个字符")
+    return check
+
+
+def finite_number(limit: int | Decimal):
+    """A number, finite (not NaN or Infinity) and smaller in size than ``limit``."""
+    def check(form, field) -> None:
+        data = field.data
+        if _blank(data):
+            return
+        if isinstance(data, (float, Decimal)) and not (
+                data.is_finite() if isinstance(data, Decimal) else math.isfinite(data)):
+            field.data = None  # its re-rendering would fail on a non-finite value
+            raise StopValidation("应为有效数字")
+        if abs(data) >= limit:
+            field.data = None
+            raise StopValidation(f"数值超出范围（应小于{limit:,}）")
+    return check
+
+
+def date_in_range(name: str):
+    """A date within the range that fits the field (the message states the range)."""
+    def check(form, field) -> None:
+        if _blank(field.data):
+            return
+        try:
+            validate_date_in_range(name, field.data, clock.today())
+        except InvalidValue as error:
+            raise StopValidation(str(error)) from None
+    return check
+
+
+def _column(model, name: str):
+    prop = getattr(getattr(model, name, None), "property", None)
+    columns = getattr(prop, "columns", None)
+    return columns[0] if columns else None
+
+
+def _number_limit(column) -> int | Decimal:
+    kind = getattr(column, "type", None)
+    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float) and kind.precision:
+        return Decimal(10) ** (kind.precision - (kind.scale or 0))
+    if isinstance(kind, sa.BigInteger):
+        return MAX_INT
+    return MAX_INT32 + 1
+
+
+def checks_for(field, column=None, name: str | None = None) -> list:
+    """The checks a field gets before its own validators, from its kind and column."""
+    name = name or field.short_name
+    if isinstance(field, StringField):
+        length = getattr(getattr(column, "type", None), "length", None)
+        return [no_control_characters, *([max_chars(length)] if length else [])]
+    if isinstance(field, (IntegerField, DecimalField, FloatField)):
+        return [finite_number(_number_limit(column))]
+    if isinstance(field, (DateField, DateTimeField)):
+        return [date_in_range(name)]
+    return []
+
+
+def harden_form(form, model=None):
+    """Put ``checks_for`` in front of every field's validators; returns the form."""
+    for field in form:
+        checks = checks_for(field, _column(model, field.name) if model is not None else None)
+        if checks:
+            field.validators = [*checks, *field.validators]
+    return form
+
+
 class HardenedView:
     """Mixed into ScopedModelView before Flask-Admin's ModelView."""
 
@@ -82,6 +177,15 @@ class HardenedView:
         self.column_type_formatters_export = {dt.datetime: office_time,
                                               **(self.column_type_formatters_export or {})}
         super().__init__(*args, **kwargs)
+
+    def create_form(self, obj=None):
+        return harden_form(super().create_form(obj), self.model)
+
+    def edit_form(self, obj=None):
+        return harden_form(super().edit_form(obj), self.model)
+
+    def list_form(self, obj=None):
+        return harden_form(super().list_form(obj), self.model)
 
     def _get_list_extra_args(self):
         args = super()._get_list_extra_args()

@@ -10,6 +10,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
 from views.forms import rule as rule_validator
+from views.hardening import date_in_range, finite_number, no_control_characters
+
+#: A number field of a service item: at most this size (the payload's money columns).
+NUMBER_LIMIT = 10**12
 
 
 def _field(spec: dict, strict: bool):
@@ -21,14 +25,15 @@ def _field(spec: dict, strict: bool):
             checks.append(rule_validator(VALIDATORS[name]))
     kind = spec["type"]
     if kind == "number":
-        return DecimalField(label, validators=checks, places=2)
+        return DecimalField(label, validators=[finite_number(NUMBER_LIMIT), *checks], places=2)
     if kind == "date":
-        return DateField(label, validators=checks, render_kw={"type": "date"})
+        return DateField(label, validators=[date_in_range(spec["name"]), *checks],
+                         render_kw={"type": "date"})
     if kind == "choice":
         choices = [("", "请选择")] + [tuple(c) for c in spec.get("choices", [])]
         return SelectField(label, choices=choices, validators=checks, validate_choice=True)
     checks.append(Length(max=200, message=f"“{label}”不能超过200个字符"))
-    return StringField(label, validators=checks)
+    return StringField(label, validators=[no_control_characters, *checks])
 
 
 class ItemForm(FlaskForm):
