@@ -72,10 +72,11 @@ class Stats:
         self.unexpected = defaultdict(int)
         self.samples = []
 
-    def add(self, kind: str, seconds: float, status: int | None, expected=(200, 302)):
+    def add(self, kind: str, seconds: float, status: int | str | None, expected=(200, 302)):
+        """``status`` is the HTTP status, or the name of the client error (no answer)."""
         with self.lock:
             self.latency[kind].append(seconds)
-            if status is None or status >= 500:
+            if not isinstance(status, int) or status >= 500:
                 self.errors[kind] += 1
                 if len(self.samples) < 5:
                     self.samples.append(f"{kind}: {status}")
@@ -89,7 +90,10 @@ class User:
     """One virtual user: a browser session (cookies) and what it does in a loop."""
 
     def __init__(self, base: str, stats: Stats, rng: random.Random, kind: str, who):
-        self.http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+        # A connection per request, as gunicorn sees it behind a reverse proxy (nginx talks
+        # HTTP/1.0 to its upstream by default): no race with the server's keep-alive timeout.
+        self.http = httpx.Client(base_url=base, timeout=60, follow_redirects=False,
+                                 limits=httpx.Limits(max_keepalive_connections=0))
         self.stats, self.rng, self.kind, self.who = stats, rng, kind, who
         self.details: dict[str, list[int]] = {}
 
@@ -97,8 +101,8 @@ class User:
         started = time.perf_counter()
         try:
             response = self.http.request(method, url, **kw)
-        except httpx.HTTPError:
-            self.stats.add(kind, time.perf_counter() - started, None)
+        except httpx.HTTPError as error:
+            self.stats.add(kind, time.perf_counter() - started, type(error).__name__)
             return None
         self.stats.add(kind, time.perf_counter() - started, response.status_code, expected)
         return response
@@ -137,8 +141,10 @@ class User:
                      expected=(302,))
 
     def import_rows(self, rows: int = 1000):
-        token = self.token("/unit/import/")
+        # The workbook first: building it takes longer than the server keeps an idle
+        # connection open, and a POST on a connection closed meanwhile is not retried.
         body = import_workbook(self.rng, rows)
+        token = self.token("/unit/import/")
         response = self.request("unit import 1000 rows", "POST",
                                 "/unit/import/upload/SB_ENROLL_BATCH/", expected=(302,),
                                 data={"csrf_token": token},

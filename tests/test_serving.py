@@ -359,3 +359,19 @@ def test_make_serve_checks_the_environment_before_migrating(monkeypatch, capsys)
     monkeypatch.setenv("WEB_CONCURRENCY", "two")
     assert settings.main() == 2
     assert "WEB_CONCURRENCY" in capsys.readouterr().err
+
+
+def test_gunicorn_takes_workers_class_threads_and_address_from_settings(monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    conf = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "6")
+    monkeypatch.setenv("BIND", "127.0.0.1:8613")
+    values = runpy.run_path(str(conf))
+    assert (values["workers"], values["worker_class"], values["threads"], values["bind"]) == \
+        (3, "gthread", 6, "127.0.0.1:8613")
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    assert runpy.run_path(str(conf))["threads"] == 1  # a sync worker: one request at a time
+    assert values["wsgi_app"] == "app:create_app()"
