@@ -5,6 +5,7 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
+import segno
 import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
@@ -24,6 +25,7 @@ from models import (
 from models.attachments import BadUpload, missing_materials, store_attachment
 from models.audit import record
 from models.handlers import enrollment_facts
+from models.receipts import NoReceipt, issue_receipt
 from models.scope import scope_clause
 from models.workflow import create_filing, party_of, transition
 from rules import permissions as p
@@ -34,6 +36,7 @@ from rules.imports import SCHEMAS
 from rules.workflow import EDITABLE, Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
+from views.chrome import beijing
 from views.forms import flash_form_errors
 from views.item_form import form_for, labelled_payload, payload_of
 from views.queries import person_certificate
@@ -333,6 +336,23 @@ class FilingDesk(KindGate, BaseView):
         return self.render("filing/print.html", application=application, title=SHEETS[sheet],
                            sheet=sheet, today=dt.date.today(),
                            fields=labelled_payload(application.item, application.payload or {}))
+
+    @expose("/<int:application_id>/receipt/")
+    def receipt(self, application_id):
+        """A printable 回执 of a received filing, with a QR code that verifies it."""
+        application = scoped_or_404(Application, application_id)
+        fields = labelled_payload(application.item, application.payload or {})
+        submitted = beijing(application.submitted_at)
+        try:
+            receipt = issue_receipt(application, fields, submitted)
+        except NoReceipt as refused:
+            flash(refused.message, "error")
+            return redirect(url_for(".detail", application_id=application.id))
+        db.session.commit()
+        url = url_for("verify.check", code=receipt.code, _external=True)
+        return self.render("filing/receipt.html", application=application, fields=fields,
+                           receipt=receipt, url=url, submitted=submitted,
+                           qr=Markup(segno.make(url, error="m").svg_inline(scale=3)))
 
     @expose("/<int:application_id>/certificate/")
     def certificate(self, application_id):

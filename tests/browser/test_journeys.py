@@ -216,10 +216,16 @@ def test_review_reject_fix_and_approve(visitor):
     visitor.login("单位", REP_A, UNIT_A)
     filing_url = _file_unit_change(visitor, "迁址")
     filing_id = re.search(r"/filing/(\d+)/", filing_url).group(1)
+    page = visitor.page
+    assert page.get_by_role("link", name="打印回执").is_visible()
+    page.goto(filing_url + "receipt/")
+    assert page.locator("#receipt-no").inner_text() == filing_id
+    assert page.locator("#qr svg").is_visible()
+    assert "文三路200号" in visitor.text()
+    visitor.check_page()
     visitor.logout()
 
     visitor.login("工作人员", "reviewer")
-    page = visitor.page
     page.goto(f"/admin/admin_application/details/?id={filing_id}")
     assert page.locator("#case-state").inner_text() == "待受理"
     buttons = page.locator("button[name=action]").all_inner_texts()
