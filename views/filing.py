@@ -24,6 +24,7 @@ from models import (
 )
 from models.attachments import BadUpload, missing_materials, store_attachment
 from models.audit import record
+from models.filings import open_filing
 from models.handlers import enrollment_facts
 from models.receipts import NoReceipt, issue_receipt
 from models.scope import scope_clause
@@ -147,6 +148,10 @@ class FilingDesk(KindGate, BaseView):
             TalentRecognition.person_id == self.actor.person_id).order_by(
             TalentRecognition.recognised_on.desc()).limit(1))
         check_talent_filing(last.recognised_on if last else None, dt.date.today())
+        pending = open_filing(self.actor.person_id, item.id)
+        if pending is not None:  # one open talent filing per person
+            raise Refused(f"您已有一件{item.name}正在办理（办件 {pending.id}，"
+                          f"{State(pending.state).label}），请在该办件中修改或撤回后再申报")
         person = db.session.get(Person, self.actor.person_id)
         previous = db.session.scalar(sa.select(Application).where(
             Application.item_id == item.id, Application.subject_person_id == person.id)
