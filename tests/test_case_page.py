@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from models import Application, ServiceItem, db
 from rules.workflow import State
-from tests.conftest import csrf_token
-from tests.helpers import review
+from tests.conftest import REP_A, UNIT_A, csrf_token
+from tests.helpers import review, switch
 
 
 def _one(state, code=None):
@@ -96,3 +96,13 @@ def test_batch_rows_have_chinese_headers_and_blank_cells_keep_their_column(as_st
     assert first == ["2", "330106199001011234", "甲", "", "2026-11-01", "8000", "五险", "新参保"]
     assert second[3] == "13900001111"
     assert "110,210" not in table
+
+
+def test_the_unit_reads_the_reject_reason_in_its_list_of_filings(as_staff):
+    client = as_staff("reviewer")
+    application = db.session.scalars(sa.select(Application).where(
+        Application.state == State.IN_REVIEW, Application.unit.has(uscc=UNIT_A))).first()
+    review(client, application.id, "reject", comment="劳动合同缺少签字页")
+    switch(client, "unit", REP_A, UNIT_A)
+    html = client.get("/unit/unit_application/?flt0_0=rejected").get_data(as_text=True)
+    assert "退回原因：劳动合同缺少签字页" in html

@@ -7,7 +7,16 @@ import io
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from models import Application, ApplicationEvent, Enrollment, Person, TalentRecognition, Unit, db
+from models import (
+    Application,
+    ApplicationEvent,
+    Enrollment,
+    Person,
+    ServiceItem,
+    TalentRecognition,
+    Unit,
+    db,
+)
 from rules.codes import EnrollmentStatus
 from tests.conftest import PERSON, REP_A, UNIT_A, UNIT_B, csrf_token
 from tests.helpers import (
@@ -256,7 +265,26 @@ def test_an_agent_files_only_granted_items(client):
     assert "以经办人身份办理" in audit.acting_for and "杭州西湖" in audit.acting_for
 
 
+def _drop_open_talent_filing(client):
+    """The demo's talent filing waits for the unit: delete it as its author may."""
+    pending = db.session.scalar(sa.select(Application).join(ServiceItem).where(
+        ServiceItem.code == "RC_TALENT", Application.state == "awaiting_unit"))
+    client.post(f"/me/filing/{pending.id}/delete/", data={"csrf_token": csrf_token(client)})
+
+
+def test_one_open_talent_filing_per_person(person_client):
+    page = person_client.get("/me/filing/new/RC_TALENT/", follow_redirects=True)
+    assert "正在办理" in page.get_data(as_text=True)
+    response = new_filing(person_client, "me", "RC_TALENT", {
+        "name": "张伟", "id_no": PERSON, "level": "C", "unit_uscc": UNIT_A})
+    assert response.status_code == 302 and "/filing/new/" not in response.location
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Application).join(
+        ServiceItem).where(ServiceItem.code == "RC_TALENT"))
+    assert count == 1
+
+
 def test_talent_filing_prepared_by_the_person_and_submitted_by_the_unit(person_client):
+    _drop_open_talent_filing(person_client)
     page = person_client.get("/me/filing/new/RC_TALENT/").get_data(as_text=True)
     assert "张伟" in page and PERSON in page  # prefilled from the recognition
     response = new_filing(person_client, "me", "RC_TALENT", {
@@ -296,6 +324,7 @@ def test_talent_filing_is_refused_before_23_months(person_client):
 
 
 def test_talent_filing_names_a_registered_unit(person_client):
+    _drop_open_talent_filing(person_client)
     response = new_filing(person_client, "me", "RC_TALENT", {
         "name": "张伟", "id_no": PERSON, "level": "C", "unit_uscc": "91330106MA2B00000X"})
     html = response.get_data(as_text=True)
@@ -314,6 +343,7 @@ def test_home_page_counts_match_the_linked_lists(unit_a):
 
 
 def test_talent_filing_must_be_for_oneself(person_client):
+    _drop_open_talent_filing(person_client)
     response = new_filing(person_client, "me", "RC_TALENT", {
         "name": "李四", "id_no": REP_A, "level": "C", "unit_uscc": UNIT_A})
     assert "须与人才认定记录中的本人信息一致" in response.get_data(as_text=True)

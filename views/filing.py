@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import segno
 import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
@@ -22,6 +23,7 @@ from models import (
 )
 from models.attachments import BadUpload, missing_materials
 from models.errors import Refusal
+from models.filings import open_filing
 from models.handlers import enrollment_facts
 from models.imports import new_batch
 from models.operations import (
@@ -38,6 +40,7 @@ from models.operations import (
     rate_filing,
     replace_batch_rows,
 )
+from models.receipts import NoReceipt, issue_receipt
 from models.scope import scope_clause
 from models.workflow import party_of
 from rules import permissions as p
@@ -120,6 +123,10 @@ class FilingDesk(KindGate, BaseView):
             TalentRecognition.person_id == self.actor.person_id).order_by(
             TalentRecognition.recognised_on.desc()).limit(1))
         check_talent_filing(last.recognised_on if last else None, clock.today())
+        pending = open_filing(self.actor.person_id, item.id)
+        if pending is not None:  # one open talent filing per person
+            raise Refused(f"您已有一件{item.name}正在办理（办件 {pending.id}，"
+                          f"{State(pending.state).label}），请在该办件中修改或撤回后再申报")
         person = db.session.get(Person, self.actor.person_id)
         previous = db.session.scalar(sa.select(Application).where(
             Application.item_id == item.id, Application.subject_person_id == person.id)
@@ -326,6 +333,23 @@ class FilingDesk(KindGate, BaseView):
         return self.render("filing/print.html", application=application, title=SHEETS[sheet],
                            sheet=sheet, today=clock.today(),
                            fields=labelled_payload(application.item, application.payload or {}))
+
+    @expose("/<int:application_id>/receipt/")
+    def receipt(self, application_id):
+        """A printable 回执 of a received filing, with a QR code that verifies it."""
+        application = scoped_or_404(Application, application_id)
+        fields = labelled_payload(application.item, application.payload or {})
+        submitted = clock.shown(application.submitted_at)
+        try:
+            receipt = issue_receipt(application, fields, submitted)
+        except NoReceipt as refused:
+            flash(refused.message, "error")
+            return redirect(url_for(".detail", application_id=application.id))
+        db.session.commit()
+        url = url_for("verify.check", code=receipt.code, _external=True)
+        return self.render("filing/receipt.html", application=application, fields=fields,
+                           receipt=receipt, url=url, submitted=submitted,
+                           qr=Markup(segno.make(url, error="m").svg_inline(scale=3)))
 
     @expose("/<int:application_id>/certificate/")
     def certificate(self, application_id):

@@ -145,3 +145,22 @@ def batch_columns(item_code: str) -> list[tuple[str, str, object]]:
         columns.append((column.key, column.header,
                         lambda v, labels=labels: "" if v is None else labels.get(v, v)))
     return columns
+
+
+def state_with_reason(view, context, model, name):
+    """A filing's state in a list; a rejected one with the reviewer's reason beside it."""
+    from markupsafe import Markup
+
+    from rules.workflow import Action, State
+
+    state = State(model.state)
+    if state != State.REJECTED:
+        return state.label
+    rejects = [e for e in model.events if e.action == Action.REJECT.value]
+    reason = rejects[-1].comment if rejects else ""
+    return Markup('{}<div class="small text-danger reject-reason">退回原因：{}</div>').format(
+        state.label, reason) if reason else state.label
+
+
+#: Column formatters of the lists of filings an applicant reads.
+FILING_FORMATTERS = {"state": state_with_reason}

@@ -6,6 +6,7 @@ from rules.codes import AccountKind, kinds_label
 from views.base import ScopedModelView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter
+from views.labels import FILING_FORMATTERS
 from views.queries import PersonalQueryDesk
 
 INDIVIDUAL = frozenset({AccountKind.INDIVIDUAL})
@@ -32,7 +33,8 @@ class MyFilingView(PersonalView):
     column_display_pk = True
     column_filters = [GroupFilter(), "state"]
     column_default_sort = ("id", True)
-    column_formatters = {"id": lambda v, c, m, n: filing_link("me_filing", m)}
+    column_formatters = {"id": lambda v, c, m, n: filing_link("me_filing", m),
+                         **FILING_FORMATTERS}
 
 
 class MyContributionView(PersonalView):

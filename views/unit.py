@@ -11,7 +11,7 @@ from views.delegation import InstitutionsView, MembersView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter, InsuranceKindFilter
 from views.imports import ImportDesk
-from views.labels import ITEM_NAMES
+from views.labels import FILING_FORMATTERS, ITEM_NAMES
 from views.queries import UnitQueryDesk
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
@@ -62,7 +62,8 @@ class FilingView(ReadOnlyView):
     column_display_pk = True
     column_filters = [GroupFilter(), "state", "submitted_at", "deadline"]
     column_default_sort = ("id", True)
-    column_formatters = {"id": lambda v, c, m, n: filing_link("unit_filing", m)}
+    column_formatters = {"id": lambda v, c, m, n: filing_link("unit_filing", m),
+                         **FILING_FORMATTERS}
 
 
 def register(admin) -> None:

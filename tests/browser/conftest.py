@@ -50,6 +50,20 @@ def _database_url(tmp_path_factory) -> str:
         {"options": f"-csearch_path={SCHEMA}"}).render_as_string(hide_password=False)
 
 
+def _buffered(app):
+    """The app with each response body read whole before it is sent: a browser that leaves
+    a page mid-load drops its requests, and werkzeug then leaks an open static file (which
+    pytest's warnings-as-errors would blame on whichever test runs next)."""
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The base URL of the app served on a free 127.0.0.1 port, with the demo data."""
@@ -62,7 +76,7 @@ def live_server(tmp_path_factory):
     with app.app_context():
         flask_migrate.upgrade()
         load_demo()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.port}"
@@ -92,6 +106,4 @@ def visitor(browser, live_server):
     context.set_default_timeout(10_000)
     visitor = Visitor(context.new_page(), live_server)
     yield visitor
-    # Let late loads (the favicon) finish: a request dropped mid-file leaks the file handle.
-    visitor.page.wait_for_load_state("networkidle")
     context.close()

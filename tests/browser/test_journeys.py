@@ -12,7 +12,7 @@ import re
 
 from stdnum.cn import uscc as uscc_check
 
-from models.demo import make_id_no
+from models.demo import DEMO_PASSWORD, make_id_no
 from tests.conftest import PERSON, REP_A, UNIT_A
 from tests.helpers import PDF
 
@@ -216,10 +216,16 @@ def test_review_reject_fix_and_approve(visitor):
     visitor.login("单位", REP_A, UNIT_A)
     filing_url = _file_unit_change(visitor, "迁址")
     filing_id = re.search(r"/filing/(\d+)/", filing_url).group(1)
+    page = visitor.page
+    assert page.get_by_role("link", name="打印回执").is_visible()
+    page.goto(filing_url + "receipt/")
+    assert page.locator("#receipt-no").inner_text() == filing_id
+    assert page.locator("#qr svg").is_visible()
+    assert "文三路200号" in visitor.text()
+    visitor.check_page()
     visitor.logout()
 
     visitor.login("工作人员", "reviewer")
-    page = visitor.page
     page.goto(f"/admin/admin_application/details/?id={filing_id}")
     assert page.locator("#case-state").inner_text() == "待受理"
     buttons = page.locator("button[name=action]").all_inner_texts()
@@ -310,4 +316,67 @@ def test_queries_and_certificates(visitor):
     visitor.check_page()
     response = page.request.get(page.url + "?pdf=1&period=" + page.locator("#period").input_value())
     assert response.headers["content-type"] == "application/pdf"
+    visitor.assert_clean()
+
+
+def tab_to(page, name: str, limit: int = 80) -> None:
+    """Press Tab until the focused control reads ``name``; fails if it is not reachable."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => (document.activeElement.innerText || "
+                                "document.activeElement.value || '').trim()")
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with the Tab key on {page.url}")
+
+
+def keyboard_login(page, kind_value: str, login: str, unit_code: str = "") -> None:
+    """Log in with the keyboard alone: arrow keys pick the kind, Tab moves, Enter submits."""
+    page.goto("/login")
+    page.locator("input[name=kind][value=person]").focus()
+    order = ["person", "unit", "institution", "staff"]
+    for _ in range(order.index(kind_value)):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")
+    if unit_code:
+        page.keyboard.type(unit_code)
+        page.keyboard.press("Tab")
+    page.keyboard.type(login)
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_keyboard_only_login_filing_and_review(visitor):
+    page = visitor.page
+    keyboard_login(page, "unit", REP_A, UNIT_A)
+    assert page.url.endswith("/unit/")
+    page.goto("/unit/unit_enrollment/")
+    employee = page.locator("td.col-person\\.id_no").first.inner_text().strip()
+    page.goto("/unit/filing/new/JY_RECORD/")
+    page.locator("#id_no").focus()
+    page.keyboard.type(employee)
+    page.keyboard.press("Tab")
+    # The date picker's segment order follows the browser's own locale: set it directly.
+    page.locator("#hire_date").fill("2026-11-20")
+    page.keyboard.press("Tab")
+    page.keyboard.type("仓库管理员")
+    tab_to(page, "保存并提交")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "待受理" in page.locator("#state").inner_text()
+    filing_id = re.search(r"/filing/(\d+)/", page.url).group(1)
+    visitor.logout()
+
+    keyboard_login(page, "staff", "reviewer")
+    page.goto(f"/admin/admin_application/details/?id={filing_id}")
+    tab_to(page, "受理")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#case-state").inner_text() == "审核中"
+    tab_to(page, "审核通过")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "已审核通过" in visitor.text()
     visitor.assert_clean()
