@@ -34,3 +34,8 @@ __all__ += ["LoginLog", "LoginSession", "UnitRegistration"]
 from models.notice import Notice  # noqa: E402
 
 __all__ += ["Notice"]
+
+# 收件地址 (issue 15).
+from models.addresses import DeliveryAddress  # noqa: E402
+
+__all__ += ["DeliveryAddress"]

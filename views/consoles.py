@@ -107,7 +107,7 @@ def home_counts(actor) -> list[tuple[str, str, int]] | None:
 
 def build_consoles(app) -> dict[str, Admin]:
     """Create the staff, unit and personal consoles on ``app`` and register their views."""
-    from views import notices, personal, phones, review, security_staff, staff, unit
+    from views import notices, personal, phones, review, security_staff, settings, staff, unit
 
     admins = {}
     for endpoint, (url, title, kinds) in CONSOLES.items():
@@ -127,4 +127,5 @@ def build_consoles(app) -> dict[str, Admin]:
     phones.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])
+    settings.register(admins["unit"], admins["me"])
     return admins
