@@ -39,3 +39,8 @@ __all__ += ["Notice"]
 from models.addresses import DeliveryAddress  # noqa: E402
 
 __all__ += ["DeliveryAddress"]
+
+# 单位主页 收藏 (issue 15).
+from models.favourites import FavouriteItem  # noqa: E402
+
+__all__ += ["FavouriteItem"]
