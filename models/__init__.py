@@ -34,3 +34,13 @@ __all__ += ["LoginLog", "LoginSession", "UnitRegistration"]
 from models.notice import Notice  # noqa: E402
 
 __all__ += ["Notice"]
+
+# 收件地址 (issue 15).
+from models.addresses import DeliveryAddress  # noqa: E402
+
+__all__ += ["DeliveryAddress"]
+
+# 单位主页 收藏 (issue 15).
+from models.favourites import FavouriteItem  # noqa: E402
+
+__all__ += ["FavouriteItem"]

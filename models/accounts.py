@@ -80,10 +80,20 @@ def find_person(id_no: str, id_type: str = IdType.RESIDENT) -> Person | None:
                                                      Person.id_no == id_no))
 
 
+#: One person per login phone: the message wherever a phone is given to a second person.
+PHONE_TAKEN = "该手机号码已被他人登记（手机号码是登录名，一个号码只能登记一人），请更换手机号码"
+
+
 def phone_taken(phone: str, person_id: int | None = None) -> bool:
     """True if another person already has ``phone`` (it is a login name, so it is unique)."""
     return db.session.scalar(sa.select(Person.id).where(
         Person.phone == phone, Person.id != (person_id or 0)).limit(1)) is not None
+
+
+def registration_phone_taken(rep_id_no: str, phone: str) -> bool:
+    """Does the registration's phone belong to someone other than the legal representative?"""
+    known = find_person(rep_id_no)
+    return phone_taken(phone, known.id if known else None)
 
 
 def person_for(id_no: str, name: str, phone: str | None, *, in_person: bool) -> Person:
@@ -95,15 +105,16 @@ def person_for(id_no: str, name: str, phone: str | None, *, in_person: bool) -> 
     """
     person = find_person(id_no)
     if person is None:
-        usable = phone if phone and not phone_taken(phone) else None
-        person = Person(id_type=IdType.RESIDENT, id_no=id_no, name=name, phone=usable)
+        if phone and phone_taken(phone):
+            raise AccountRefused(PHONE_TAKEN)
+        person = Person(id_type=IdType.RESIDENT, id_no=id_no, name=name, phone=phone or None)
         db.session.add(person)
         db.session.flush()
     elif person.name != name:
         raise AccountRefused("证件号码与姓名不符")
     elif in_person and phone and person.phone != phone:
         if phone_taken(phone, person.id):
-            raise AccountRefused("该手机号码已被他人登记")
+            raise AccountRefused(PHONE_TAKEN)
         person.phone = phone
     return person
 
@@ -364,6 +375,8 @@ def register_unit(*, uscc: str, name: str, rep_id_no: str, rep_name: str, phone:
     uscc = validate_uscc(uscc)
     if db.session.scalar(sa.select(Unit.id).where(Unit.uscc == uscc)) is not None:
         raise AccountRefused("该统一社会信用代码已注册，请直接登录或办理密码找回")
+    if registration_phone_taken(rep_id_no, phone):
+        raise AccountRefused(PHONE_TAKEN)
     unit = Unit(uscc=uscc, unit_no=next_unit_no(region_code), name=name,
                 region_code=region_code, online_status=OnlineStatus.PENDING)
     db.session.add(unit)

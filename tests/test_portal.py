@@ -84,8 +84,8 @@ def test_staff_publish_and_retire_notices_the_portal_shows_only_published(as_sta
 
 
 def test_published_notices_show_on_unit_and_personal_home(as_staff, client):
-    from tests.helpers import switch
     from tests.conftest import PERSON, REP_A, UNIT_A
+    from tests.helpers import switch
 
     staff = as_staff("admin")
     notice = _notice(staff, "春节期间网办大厅服务安排")
@@ -123,7 +123,7 @@ def test_agreement_text_is_public_and_linked_from_registration(client):
 
 
 def test_paper_forms_download_as_pdf(client):
-    for slug, title in (("open", "开通"), ("reset", "重置"), ("cancel", "注销")):
+    for slug in ("open", "reset", "cancel"):
         response = client.get(f"/portal/forms/{slug}.pdf")
         assert response.status_code == 200
         assert response.mimetype == "application/pdf"

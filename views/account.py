@@ -11,9 +11,12 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from models import Account, Grant, LegacyAccount, Person, Unit, clock, db
 from models.accounts import (
+    PHONE_TAKEN,
     AccountRefused,
     check_legacy,
+    phone_taken,
     register_unit,
+    registration_phone_taken,
     registered_individual,
     set_own_password,
     upgrade_legacy,
@@ -170,7 +173,10 @@ def phone():
         return redirect(url_for("auth.login"))
     form = PhoneForm()
     if form.validate_on_submit():
-        if not form.code.data:
+        if phone_taken(form.phone.data, person.id):
+            # Refused before any code is sent: one person per login phone.
+            form.phone.errors.append(PHONE_TAKEN)
+        elif not form.code.data:
             try:
                 send_code(form.phone.data, "phone_change")
             except SmsLimited as refused:
@@ -281,6 +287,8 @@ def register():
     if form.validate_on_submit():
         if db.session.scalar(sa.select(Unit.id).where(Unit.uscc == form.uscc.data)):
             form.uscc.errors.append("该统一社会信用代码已注册，请直接登录或找回密码")
+        elif registration_phone_taken(form.rep_id_no.data, form.phone.data):
+            form.phone.errors.append(PHONE_TAKEN)
         else:
             try:
                 send_code(form.phone.data, "register")

@@ -17,6 +17,7 @@ from views.counter import CounterView
 from views.dashboard import staff_dashboard
 from views.filters import GROUPS
 from views.security import csp_nonce
+from views.unit_home import home_sections
 
 CONSOLES = {
     # endpoint: (url, title, account kinds)
@@ -92,7 +93,8 @@ class ConsoleIndex(KindGate, AdminIndexView):
         actor = current_actor()
         if actor.kind == AccountKind.STAFF:
             return staff_dashboard(self, actor)
-        return self.render("console_index.html", actor=actor, home=home_counts(actor))
+        return self.render("console_index.html", actor=actor, home=home_counts(actor),
+                           sections=home_sections(actor))
 
 
 def home_counts(actor) -> list[tuple[str, str, int]] | None:
@@ -107,7 +109,17 @@ def home_counts(actor) -> list[tuple[str, str, int]] | None:
 
 def build_consoles(app) -> dict[str, Admin]:
     """Create the staff, unit and personal consoles on ``app`` and register their views."""
-    from views import notices, personal, review, security_staff, staff, unit
+    from views import (
+        notices,
+        personal,
+        phones,
+        review,
+        security_staff,
+        settings,
+        staff,
+        unit,
+        unit_home,
+    )
 
     admins = {}
     for endpoint, (url, title, kinds) in CONSOLES.items():
@@ -124,6 +136,9 @@ def build_consoles(app) -> dict[str, Admin]:
     staff.register(admins["admin"])
     security_staff.register(admins["admin"])
     notices.register(admins["admin"])
+    phones.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])
+    settings.register(admins["unit"], admins["me"])
+    unit_home.register(admins["unit"], admins["me"])
     return admins

@@ -23,6 +23,7 @@ from models.accounts import (
     unlock_member,
 )
 from models.audit import record
+from models.granters import granters
 from models.errors import Refusal
 from models.operations import By, add_member, edit_member, revoke_member
 from models.scope import scope_clause
@@ -94,7 +95,10 @@ class UnitDesk(KindGate, BaseView):
                acting_for=f"代表单位“{unit.name}”以{GrantLevel.label_of(actor.grant_level)}身份办理")
 
     def _receipt(self, title, lines, password):
-        html = self.render("counter/receipt.html", title=title, lines=lines, password=password)
+        # Issued in the unit console: the issuer is the member who granted, by his level.
+        issuer = f"授权人（{GrantLevel.label_of(current_actor().grant_level)}）"
+        html = self.render("counter/receipt.html", title=title, lines=lines, password=password,
+                           issuer_label=issuer)
         return html, 200, {"Cache-Control": "no-store"}
 
 
@@ -113,6 +117,7 @@ class MembersView(UnitDesk):
         counts = active_counts(current_actor().unit_id, clock.today())
         granter = self.granter
         return self.render("delegation/members.html", grants=grants, counts=counts,
+                           granted_by=granters(g.id for g in grants),
                            granter=granter, manages=MAY_MANAGE[GrantLevel(granter.level)],
                            form=self._form(MemberForm, valid_from=clock.today()),
                            today=clock.today(), levels=GrantLevel)

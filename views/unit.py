@@ -13,6 +13,7 @@ from views.filters import GroupFilter, InsuranceKindFilter
 from views.imports import ImportDesk
 from views.labels import FILING_FORMATTERS, ITEM_NAMES
 from views.queries import UnitQueryDesk
+from views.unit_home import WorkbenchCount
 
 MEMBER = frozenset({AccountKind.UNIT_MEMBER})
 MEMBER_OR_INSTITUTION = frozenset({AccountKind.UNIT_MEMBER, AccountKind.INSTITUTION})
@@ -78,7 +79,7 @@ def register(admin) -> None:
         admin.add_view(view_class(model, name=name, endpoint=f"unit_{model.__tablename__}"))
     admin.add_view(FilingDesk(MEMBER_OR_INSTITUTION, name="网上办事", endpoint="unit_filing",
                               url="filing"))
-    admin.add_link(MemberLink(name="我的工作台", endpoint="unit_filing.workbench"))
+    admin.add_link(WorkbenchLink(name="我的工作台", endpoint="unit_filing.workbench"))
     admin.add_view(ImportDesk(name="批量导入", endpoint="unit_import", url="import"))
     admin.add_view(UnitQueryDesk(name="信息查询", endpoint="unit_query", url="query"))
     admin.add_view(MembersView(name="经办人管理", endpoint="unit_members", url="members"))
@@ -92,3 +93,9 @@ class MemberLink(MenuLink):
     def is_accessible(self) -> bool:
         actor = current_actor()
         return actor is not None and actor.kind == AccountKind.UNIT_MEMBER
+
+
+class WorkbenchLink(MemberLink):
+    """我的工作台 (N): the menu shows how many filings wait for the unit (manual 002)."""
+
+    name = WorkbenchCount()

@@ -1,0 +1,21 @@
+"""One person per login phone: the phones several people share (older data), for staff to fix."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+
+from models.base import db
+from models.person import Person
+
+
+def shared_phones(limit: int = 200) -> list[tuple[str, list[Person]]]:
+    """Phones on file for more than one person, each with those people, by phone."""
+    phones = sa.select(Person.phone).where(Person.phone.is_not(None)).group_by(
+        Person.phone).having(sa.func.count() > 1).order_by(Person.phone).limit(limit)
+    people = db.session.scalars(sa.select(Person).where(Person.phone.in_(phones)).order_by(
+        Person.phone, Person.id))
+    grouped: dict[str, list[Person]] = defaultdict(list)
+    for person in people:
+        grouped[person.phone].append(person)
+    return sorted(grouped.items())
