@@ -29,3 +29,9 @@ from models.account import UnitRegistration  # noqa: E402
 from models.sessions import LoginLog, LoginSession  # noqa: E402
 
 __all__ += ["LoginLog", "LoginSession", "UnitRegistration"]
+
+# Service items as versioned data (issue 16): code tables and published versions.
+from models.codes import Code, CodeTable  # noqa: E402
+from models.service import ServiceItemVersion  # noqa: E402
+
+__all__ += ["Code", "CodeTable", "ServiceItemVersion"]

@@ -11,7 +11,25 @@ from models.base import CreatedMixin, code_column, db, utcnow
 from models.person import Person
 from models.unit import Institution, Unit
 from rules.codes import Filer, ImportStatus
+from rules.definition import Spec, definition_of
 from rules.workflow import IN_PROGRESS, State
+
+
+class ServiceItemVersion(db.Model):
+    """One published definition of a service item (版本); never changed once published."""
+
+    __table_args__ = (sa.UniqueConstraint("item_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
+    number: Mapped[int]
+    definition: Mapped[dict] = mapped_column(sa.JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    published_by_label: Mapped[str] = mapped_column(sa.String(100), default="")
+
+    def __str__(self) -> str:
+        return f"第{self.number}版"
 
 
 class ServiceItem(CreatedMixin, db.Model):
@@ -29,6 +47,10 @@ class ServiceItem(CreatedMixin, db.Model):
     #: Name of the apply-handler run on approval; None for record-only items.
     handler: Mapped[str | None] = mapped_column(sa.String(50))
     active: Mapped[bool] = mapped_column(default=True)
+    #: The designer's unpublished definition (rules.definition); None when none is pending.
+    draft: Mapped[dict | None] = mapped_column(sa.JSON)
+    #: Review steps of the published definition: [{"name", "role", "share"}].
+    steps: Mapped[list | None] = mapped_column(sa.JSON)
 
     def __str__(self) -> str:
         return self.name
@@ -43,6 +65,9 @@ class Application(CreatedMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
+    #: The published definition this filing was made under: shown and checked with it.
+    item_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_item_version.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     institution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("institution.id"), index=True)
     subject_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"), index=True)
@@ -68,6 +93,7 @@ class Application(CreatedMixin, db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     item: Mapped[ServiceItem] = relationship()
+    item_version: Mapped[ServiceItemVersion | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
     subject_person: Mapped[Person | None] = relationship()
@@ -78,6 +104,13 @@ class Application(CreatedMixin, db.Model):
     attachments: Mapped[list[Attachment]] = relationship(back_populates="application")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def spec(self) -> Spec:
+        """The definition this filing is shown, checked and printed with: its version's."""
+        if self.item_version is not None:
+            return Spec.of(self.item_version.definition, self.item_version.number)
+        return Spec.of(definition_of(self.item))
 
     def __str__(self) -> str:
         return f"办件{self.id} {self.item.name if self.item else ''}"

@@ -107,7 +107,7 @@ def home_counts(actor) -> list[tuple[str, str, int]] | None:
 
 def build_consoles(app) -> dict[str, Admin]:
     """Create the staff, unit and personal consoles on ``app`` and register their views."""
-    from views import personal, review, security_staff, staff, unit
+    from views import codes, designer, personal, review, security_staff, staff, unit
 
     admins = {}
     for endpoint, (url, title, kinds) in CONSOLES.items():
@@ -123,6 +123,8 @@ def build_consoles(app) -> dict[str, Admin]:
     admins["admin"].add_view(CounterView(name="窗口服务", endpoint="admin_counter", url="counter"))
     staff.register(admins["admin"])
     security_staff.register(admins["admin"])
+    designer.register(admins["admin"])
+    codes.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])
     return admins

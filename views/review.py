@@ -125,9 +125,9 @@ class ReviewView(ReadOnlyStaffView):
         person = application.subject_person
         return self.render(
             "review/case.html", application=application, actions=actions, left=left,
-            fields=labelled_payload(application.item, application.payload or {}),
+            fields=labelled_payload(application.spec, application.payload or {}),
             reasons=REJECT_REASONS, reject=rejects[-1] if rejects else None,
-            materials={m["code"]: m["label"] for m in application.item.materials or []},
+            materials={m["code"]: m["label"] for m in application.spec.materials},
             person_id_no=masking.shown(actor, person.id_no) if person else "",
             state_style=STATE_STYLE.get(State(application.state), "secondary"),
             return_url=request.args.get("url") or self.get_url(".index_view"))
