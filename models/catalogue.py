@@ -241,3 +241,72 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> list[str]:
         added.append(item.code)
     stamp_versions()
     return added
+
+
+# --- filing a designed item in bulk -----------------------------------------------------------
+
+def import_schema(item: ServiceItem):
+    """The import template and checker of ``item``: the shipped batch schema of a batch item,
+    else the one generated from its published version's import columns (or None)."""
+    from models.codes import choices_of
+    from rules.definition import Spec, batch_schema
+    from rules.imports import SCHEMAS
+
+    if item.code in SCHEMAS:
+        return SCHEMAS[item.code]
+    version = latest_version(item)
+    if version is None:
+        return None
+    spec = Spec.of(version.definition, version.number)
+    tables = {f["code_table"] for f in spec.import_columns if f.get("code_table")}
+    return batch_schema(spec, {t: choices_of(t) for t in tables})
+
+
+def check_rows_with(batch, keys: list[str], check) -> None:
+    """Run ``check(values) -> (reasons, payload)`` (the single form's validators) over a new
+    batch's good rows: failing rows join the bad ones, passing rows keep the form's payload."""
+    from models.imports import _recount
+
+    good, bad = [], list(batch.errors)
+    for row in batch.rows:
+        reasons, payload = check({k: v for k, v in row.items() if k != "row_no"})
+        if reasons:
+            bad.append({"row_no": row["row_no"], "cells": [row.get(k) for k in keys],
+                        "reasons": reasons})
+        else:
+            good.append({**payload, "row_no": row["row_no"]})
+    batch.rows, batch.errors = good, sorted(bad, key=lambda e: e["row_no"])
+    _recount(batch)
+
+
+def file_rows(by, batch, *, submit_when_complete: bool = True) -> list:
+    """保存 for a designed item: every good row becomes one filing under the current version,
+    submitted unless the item requires materials (then kept as drafts to attach them); once
+    only, all rows or none."""
+    from models.imports import already_filed
+    from models.operations import act, create_filing
+    from rules.codes import ImportStatus
+    from rules.workflow import Action
+
+    if batch.status != ImportStatus.CHECKED or not batch.rows:
+        raise Refusal("该批次已保存或没有可保存的数据")
+    earlier = already_filed(batch)
+    if earlier is not None:
+        raise Refusal(f"同一文件已于批次{earlier.id}导入并保存，不会重复申报")
+    claimed = db.session.execute(sa.update(type(batch)).where(
+        type(batch).id == batch.id, type(batch).status == ImportStatus.CHECKED)
+        .values(status=ImportStatus.FILED)).rowcount
+    if not claimed:
+        raise Refusal("该批次已保存，请勿重复提交")
+    needs_materials = any(m.get("required") and not m.get("auto")
+                          for m in batch.item.materials or [])
+    filings = []
+    for row in batch.rows:
+        application = create_filing(by, batch.item,
+                                    {k: v for k, v in row.items() if k != "row_no"})
+        if submit_when_complete and not needs_materials:
+            act(by, application, Action.SUBMIT)
+        filings.append(application)
+    record("import:save", actor_id=by.actor.account_id, actor_label=by.label, ip=by.ip,
+           obj=batch, after={"filings": [a.id for a in filings]})
+    return filings

@@ -298,3 +298,32 @@ def _shown(value) -> str:
 
 def _spec(spec: dict) -> str:
     return "；".join(f"{k}={_shown(v)}" for k, v in spec.items() if v not in (None, "", []))
+
+
+#: How a field type reads from a spreadsheet cell (rules.imports parsers); the form's own
+#: validators then check ranges, lengths and required values as for a single filing.
+IMPORT_KINDS = {"text": "text", "number": "text", "date": "date", "choice": "choice",
+                "id_no": "id_no", "person": "id_no", "phone": "phone", "unit": "uscc"}
+EXAMPLES = {"text": "示例", "id_no": "110101199003070011", "person": "110101199003070011",
+            "phone": "13900001111", "unit": "91330106MA2ABCDE1G", "date": "2026-01-01",
+            "number": "1"}
+
+
+def batch_schema(spec: Spec, choices: dict[str, list[tuple[str, str]]]):
+    """The import template and row checker of a published definition with import columns
+    (None without any); ``choices`` holds the code tables its choice fields name."""
+    from rules.imports import BatchSchema, Column
+
+    columns = []
+    for f in spec.import_columns:
+        kind = f["type"]
+        options = tuple(choices.get(f.get("code_table") or "", ()))
+        example = options[0][1] if kind == "choice" and options else \
+            str(f.get("min") or EXAMPLES.get(kind, "")) if kind in ("number", "date") else \
+            EXAMPLES.get(kind, "")
+        columns.append(Column(f["name"], f["label"], IMPORT_KINDS[kind],
+                              required=bool(f.get("required")), choices=options,
+                              example=example, note=f.get("help") or ""))
+    if not columns:
+        return None
+    return BatchSchema(spec.code, spec.name, f"v{spec.number or 0}", tuple(columns), "")

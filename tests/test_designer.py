@@ -211,3 +211,49 @@ def test_a_handler_missing_its_fields_cannot_be_published(as_staff):
                        follow_redirects=True).get_data(as_text=True)
     assert "办结处理“enroll”需要字段：name、start_date、wage" in page
     assert latest_version(_item()) is None
+
+
+def test_a_designed_item_is_filed_in_bulk_from_its_generated_template(client, as_staff):
+    from tests.test_imports import filled, post_file, reasons, template, upload
+
+    admin = as_staff("admin")
+    item = _create(admin)
+    post_design(admin, item.id, V1, op="publish")
+    switch(client, "unit", REP_A, UNIT_A)
+    assert CODE in client.get("/unit/import/").get_data(as_text=True)
+    book = template(client, CODE)
+    headers = [c.value for c in book["数据"][1]]
+    assert headers == ["申领人员", "情况说明", "补贴月数", "就业日期", "补贴险种"]
+
+    employees = list(db.session.scalars(sa.select(Person.id_no).join(Enrollment).join(Unit)
+                                        .where(Unit.uscc == UNIT_A).limit(3)))
+    rows = [[employees[0], "灵活就业", "10", "2026-03-01", "企业职工基本养老保险"],
+            [employees[1], "灵活就业", "13", "2026-03-01", "失业保险"],  # out of range
+            [employees[2], "灵活就业", "6", "2026-04-01", "工伤保险"]]
+    batch, page = upload(client, filled(client, rows, code=CODE), code=CODE)
+    assert batch.rows_good == 2 and batch.rows_bad == 1
+    assert "补贴月数" in reasons(batch)[3] and "应在1至12之间" in reasons(batch)[3]
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+    saved = client.post(f"/unit/import/batch/{batch.id}/save/",
+                        data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+    assert "生成2个办件" in saved.get_data(as_text=True)
+    filings = db.session.scalars(sa.select(Application).where(
+        Application.item_id == item.id).order_by(Application.id)).all()
+    assert len(filings) == 2 == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Application)) - before
+    assert {f.item_version.number for f in filings} == {1}
+    assert filings[0].payload["kind"] == "110" and filings[0].payload["months"] == "10"
+    assert all(f.state == "draft" for f in filings)  # the contract is still to be attached
+    again = client.post(f"/unit/import/batch/{batch.id}/save/",
+                        data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+    assert "已保存" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) - before == 2
+
+    # After v2 the v1 template is refused: a batch is imported with the version in force.
+    old_template = filled(client, rows[:1], code=CODE)
+    switch(client, "staff", "admin")
+    post_design(client, item.id, {**V1, "time_limit_days": 7}, op="publish")
+    switch(client, "unit", REP_A, UNIT_A)
+    response = post_file(client, f"/unit/import/upload/{CODE}/", old_template, "旧模板.xlsx",
+                         follow_redirects=True)
+    assert "模板版本已更新" in response.get_data(as_text=True)

@@ -113,3 +113,15 @@ def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
             value = shown.get(value, value)
         rows.append((spec.get("label") or spec["name"], value))
     return rows
+
+
+def check_values(spec, values: dict) -> tuple[list[str], dict]:
+    """One import row checked by the item's own form: (reasons, payload as a filing holds)."""
+    from werkzeug.datastructures import MultiDict
+
+    form = form_for(spec, strict=True, csrf=False, formdata=MultiDict(
+        {k: "" if v is None else str(v) for k, v in values.items()}))
+    if not form.validate():
+        return [f"{form[name].label.text}：{errors[0]}" for name, errors in form.errors.items()
+                ], {}
+    return [], payload_of(spec, form)
