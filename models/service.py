@@ -75,6 +75,8 @@ class Application(CreatedMixin, db.Model):
     state: Mapped[State] = code_column(State, default=State.DRAFT)
     payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     revision: Mapped[int] = mapped_column(default=1)
+    #: The review step (0-based, of the version's steps) a filing in review has reached.
+    step: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_at: Mapped[dt.datetime | None]
     deadline: Mapped[dt.date | None]
     #: True when the deadline crossed a year whose holidays staff have not entered yet.
@@ -111,6 +113,12 @@ class Application(CreatedMixin, db.Model):
         if self.item_version is not None:
             return Spec.of(self.item_version.definition, self.item_version.number)
         return Spec.of(definition_of(self.item))
+
+    @property
+    def current_step(self) -> dict:
+        """The review step the filing is at: {"name", "role", "share"}."""
+        steps = self.spec.steps
+        return steps[min(self.step or 0, len(steps) - 1)]
 
     def __str__(self) -> str:
         return f"办件{self.id} {self.item.name if self.item else ''}"

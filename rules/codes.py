@@ -145,9 +145,12 @@ def kinds_label(codes: str | None) -> str:
 # --- code tables (字典) ----------------------------------------------------------------------
 #: Reasons a reviewer gives most often when sending a filing back (退回原因).
 REJECT_REASONS = [
-    ("materials_missing", "材料不齐全"), ("materials_unclear", "材料不清晰或无法辨认"),
-    ("info_mismatch", "填报信息与材料不一致"), ("not_eligible", "不符合办理条件"),
-    ("other", "其他"),
+    ("materials_missing", "材料不齐全，请补充上传"),
+    ("materials_unclear", "材料不清晰，请重新上传清晰的扫描件或照片"),
+    ("info_mismatch", "填报信息与材料不一致，请核对后修改"),
+    ("identity_wrong", "证件号码或姓名有误，请核对"),
+    ("enrollment_wrong", "参保日期或缴费工资填写有误"),
+    ("out_of_scope", "不属于本事项办理范围"),
 ]
 #: The districts this office serves (行政区划, GB/T 2260).
 REGIONS = [

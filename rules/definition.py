@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from rules.codes import Filer, StaffRoleName
 from rules.fields import FIELD_TYPES, VALIDATORS
+from rules.permissions import APPLICATIONS, REVIEW, STAFF_MATRIX
 
 FORMAT = "wangban-item/1"
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
@@ -29,8 +30,9 @@ MAX_MATERIAL_MB = 10
 MAX_TEXT_LENGTH = 200
 MAX_FIELDS = 40
 MAX_STEPS = 5
-#: The staff roles a review step may name.
-STEP_ROLES = {r.value: r.label for r in StaffRoleName if r != StaffRoleName.AUDITOR}
+#: The staff roles a review step may name: those the permission matrix lets review filings.
+STEP_ROLES = {r.value: r.label for r in StaffRoleName
+              if REVIEW in STAFF_MATRIX.get(r, {}).get(APPLICATIONS, ())}
 DEFAULT_STEPS = ({"name": "审核", "role": StaffRoleName.REVIEWER.value, "share": 100},)
 FACTS = ("code", "name", "category", "filer", "needs_unit_submit", "time_limit_days", "handler")
 

@@ -72,7 +72,7 @@ V1 = {
     ],
     "materials": [{"code": "contract", "label": "劳动合同", "required": True, "types": ["pdf"],
                    "max_mb": 2}],
-    "steps": [{"name": "预审", "role": "counter_clerk", "share": 30},
+    "steps": [{"name": "预审", "role": "reviewer", "share": 30},
               {"name": "审核", "role": "reviewer", "share": 70}],
 }
 
@@ -257,3 +257,46 @@ def test_a_designed_item_is_filed_in_bulk_from_its_generated_template(client, as
     response = post_file(client, f"/unit/import/upload/{CODE}/", old_template, "旧模板.xlsx",
                          follow_redirects=True)
     assert "模板版本已更新" in response.get_data(as_text=True)
+
+
+def test_a_two_step_review_passes_预审_before_审核_approves(client, as_staff):
+    from tests.helpers import review
+
+    admin = as_staff("admin")
+    item = _create(admin)
+    post_design(admin, item.id, V1, op="publish")
+    switch(client, "unit", REP_A, UNIT_A)
+    filed = filing_id(new_filing(client, "unit", CODE, _filing_data()))
+    upload(client, "unit", filed, "contract", PDF)
+    act(client, "unit", filed, "submit")
+
+    switch(client, "staff", "reviewer")
+    review(client, filed, "accept")
+    case = client.get(f"/admin/admin_application/details/?id={filed}").get_data(as_text=True)
+    assert "预审（约3个工作日） ← 当前环节" in case and "审核（约7个工作日）" in case
+    assert 'value="approve"' not in case and 'value="next_step"' in case
+    refused = review(client, filed, "approve").get_data(as_text=True)
+    assert "当前环节为“预审”（第1/2环节），不能审核通过" in refused
+    assert db.session.get(Application, filed).state == "in_review"
+    queue = client.get("/admin/admin_application/").get_data(as_text=True)
+    assert "预审（1/2）" in queue
+
+    review(client, filed, "next_step")
+    application = db.session.get(Application, filed)
+    assert application.state == "in_review" and application.step == 1
+    assert "审核（2/2）" in client.get("/admin/admin_application/").get_data(as_text=True)
+    assert 'value="approve"' in client.get(
+        f"/admin/admin_application/details/?id={filed}").get_data(as_text=True)
+    review(client, filed, "approve")
+    assert db.session.get(Application, filed).state == "approved"
+    assert [e.action for e in db.session.get(Application, filed).events][-3:] == [
+        "accept", "next_step", "approve"]
+
+
+def test_step_rules_are_a_pure_table():
+    from rules.workflow import Action, step_allows, step_days
+
+    assert step_allows(Action.NEXT_STEP, 0, 2) and not step_allows(Action.APPROVE, 0, 2)
+    assert step_allows(Action.APPROVE, 1, 2) and not step_allows(Action.NEXT_STEP, 1, 2)
+    assert step_allows(Action.APPROVE, 0, 1) and step_allows(Action.REJECT, 0, 3)
+    assert step_days(10, [30, 70]) == [3, 7] and step_days(1, [50, 50]) == [1, 1]
