@@ -22,6 +22,7 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
+	$(BIN)/flask load-catalogue
 	$(BIN)/flask seed-demo-if-empty
 	BIND=$${BIND:-127.0.0.1:$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py
 
@@ -29,6 +30,7 @@ run: $(VENV)/.installed
 serve: $(VENV)/.installed
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/python -m settings
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/flask db upgrade
+	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/flask load-catalogue
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: $(VENV)/.installed-test

@@ -107,6 +107,16 @@ def _register_commands(app: Flask) -> None:
 
         seed_scale(people=people, units=units, say=click.echo)
 
+    @app.cli.command("load-catalogue")
+    def load_catalogue_command() -> None:
+        """Seed the code tables and add the catalogue's items a database lacks (make run)."""
+        from models import db
+        from models.catalogue import load_catalogue
+
+        added = load_catalogue()
+        db.session.commit()
+        click.echo(f"事项目录：新增{len(added)}项" + (f"（{'、'.join(added)}）" if added else ""))
+
     @app.cli.command("seed-demo-if-empty")
     def seed_demo_if_empty() -> None:
         """Load the demo data only when the database has no units yet (used by make run)."""

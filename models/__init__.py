@@ -44,3 +44,9 @@ __all__ += ["DeliveryAddress"]
 from models.favourites import FavouriteItem  # noqa: E402
 
 __all__ += ["FavouriteItem"]
+
+# Service items as versioned data (issue 16): code tables and published versions.
+from models.codes import Code, CodeTable  # noqa: E402
+from models.service import ServiceItemVersion  # noqa: E402
+
+__all__ += ["Code", "CodeTable", "ServiceItemVersion"]

@@ -17,16 +17,21 @@ class BadUpload(Refusal):
 def store_attachment(application: Application, material: str, file_name: str, data: bytes,
                      uploader_id: int | None, upload_dir: str) -> Attachment:
     """Check and store one material file for ``application``; returns the new Attachment."""
-    allowed = {m["code"] for m in application.item.materials or []}
+    allowed = {m["code"]: m for m in application.spec.materials}
     if material not in allowed:
         raise BadUpload("该事项没有这种材料")
     if not data:
         raise BadUpload("文件为空")
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        raise BadUpload("文件不能超过10MB")
+    limit_mb = min(allowed[material].get("max_mb") or 10, MAX_ATTACHMENT_BYTES >> 20)
+    if len(data) > limit_mb << 20:
+        raise BadUpload(f"文件不能超过{limit_mb}MB")
     content_type = sniff_material(data[:16])
     if content_type is None:
         raise BadUpload("只接受PDF、JPG、PNG文件（按文件内容判断，不按扩展名）")
+    types = allowed[material].get("types") or ["pdf", "jpg", "png"]
+    if EXTENSIONS[content_type].lstrip(".") not in types:
+        raise BadUpload(f"“{allowed[material]['label']}”只接受"
+                        f"{'、'.join(t.upper() for t in types)}文件（按文件内容判断）")
     digest = hashlib.sha256(data).hexdigest()
     path = Path(upload_dir) / digest[:2] / digest
     if not path.exists():
@@ -46,5 +51,5 @@ def store_attachment(application: Application, material: str, file_name: str, da
 def missing_materials(application: Application) -> list[str]:
     """Labels of required materials not uploaded yet (automatic ones count as present)."""
     have = {a.material for a in application.attachments}
-    return [m["label"] for m in application.item.materials or []
+    return [m["label"] for m in application.spec.materials
             if m.get("required") and not m.get("auto") and m["code"] not in have]

@@ -28,12 +28,12 @@ from models import (
     hash_password,
 )
 from models.calendar import deadline_after
+from models.catalogue import load_catalogue, stamp_versions
 from models.claims import claim_people
 from rules.codes import (
     AccountKind,
     BenefitKind,
     EnrollmentStatus,
-    Filer,
     GrantLevel,
     InstitutionLevel,
     InstitutionType,
@@ -72,72 +72,7 @@ UNITS = [
 ]
 INDIVIDUAL = ("张伟", "360426199101010071", "13800000003")
 
-KIND_SETS = [["110,210,310,410,510", "五险（养老、失业、医疗、工伤、生育）"],
-             ["110,310,410", "养老、医疗、工伤"]]
-ITEMS = [
-    dict(code="SB_ENROLL", name="社会保险职工参保登记", category="社会保险登记", filer=Filer.UNIT,
-         handler="enroll", time_limit_days=5,
-         form_fields=[
-             {"name": "id_no", "label": "身份证号码", "type": "id_no", "required": True},
-             {"name": "name", "label": "姓名", "type": "text", "required": True},
-             {"name": "phone", "label": "手机号码", "type": "phone", "required": False},
-             {"name": "start_date", "label": "参保日期", "type": "date", "required": True},
-             {"name": "wage", "label": "月缴费工资（元）", "type": "number", "required": True,
-              "validator": "wage"},
-             {"name": "insurance_kinds", "label": "参保险种", "type": "choice",
-              "required": True, "choices": KIND_SETS},
-         ],
-         materials=[{"code": "contract", "label": "劳动合同", "required": True}]),
-    dict(code="SB_SUSPEND", name="社会保险职工暂停参保", category="社会保险登记",
-         filer=Filer.UNIT, handler="suspend", time_limit_days=5,
-         form_fields=[
-             {"name": "id_no", "label": "社会保障号码", "type": "person", "required": True},
-             {"name": "suspend_date", "label": "暂停日期", "type": "date", "required": True},
-             {"name": "reason", "label": "暂停原因", "type": "choice", "required": True,
-              "choices": [["leave", "解除或终止劳动关系"], ["retire", "退休"],
-                          ["death", "死亡"], ["other", "其他"]]},
-         ],
-         materials=[{"code": "proof", "label": "解除劳动关系证明", "required": False}]),
-    dict(code="SB_UNIT_CHANGE", name="社会保险单位参保信息变更登记", category="社会保险登记",
-         filer=Filer.UNIT, handler="unit_change", time_limit_days=5,
-         form_fields=[
-             {"name": "name", "label": "变更后单位名称", "type": "text", "required": False},
-             {"name": "address", "label": "变更后地址", "type": "text", "required": False},
-             {"name": "reason", "label": "变更原因", "type": "text", "required": True},
-         ],
-         materials=[{"code": "licence", "label": "营业执照（变更后）", "required": True}]),
-    dict(code="RC_TALENT", name="人才认定备案", category="人才服务", filer=Filer.BOTH,
-         handler="talent", time_limit_days=10, needs_unit_submit=True,
-         form_fields=[
-             {"name": "name", "label": "姓名", "type": "text", "required": True},
-             {"name": "id_no", "label": "身份证号码", "type": "id_no", "required": True},
-             {"name": "level", "label": "人才层次", "type": "choice", "required": True,
-              "choices": [[lv.value, lv.label] for lv in TalentLevel]},
-             {"name": "unit_uscc", "label": "所属单位统一社会信用代码", "type": "unit",
-              "required": True},
-             {"name": "title", "label": "职称或资格", "type": "text", "required": False},
-         ],
-         materials=[
-             {"code": "form", "label": "签字盖章的申请表", "required": True},
-             {"code": "cert", "label": "社会保险参保证明", "required": True, "auto": True},
-             {"code": "contract", "label": "变更后的劳动合同", "required": False},
-             {"code": "diploma", "label": "学历学位、职称、资格证书", "required": False},
-         ]),
-    dict(code="SB_ENROLL_BATCH", name="人员批量新参保", category="社会保险登记",
-         filer=Filer.UNIT, handler="enroll_batch", time_limit_days=5, form_fields=[],
-         materials=[]),
-    dict(code="SB_SUSPEND_BATCH", name="人员批量暂停参保", category="社会保险登记",
-         filer=Filer.UNIT, handler="suspend_batch", time_limit_days=5, form_fields=[],
-         materials=[]),
-    dict(code="JY_RECORD", name="单位用工备案", category="就业服务", filer=Filer.UNIT,
-         handler=None, time_limit_days=3,
-         form_fields=[
-             {"name": "id_no", "label": "身份证号码", "type": "person", "required": True},
-             {"name": "hire_date", "label": "录用日期", "type": "date", "required": True},
-             {"name": "position", "label": "岗位", "type": "text", "required": False},
-         ],
-         materials=[]),
-]
+#: The service items come from the catalogue files (catalogue/*.json), as in every database.
 
 
 def make_id_no(rng: random.Random, used: set[str]) -> str:
@@ -206,8 +141,8 @@ class _Loader:
         for username, display, role in STAFF:
             account = self.account(AccountKind.STAFF, username=username, display_name=display)
             account.roles.append(StaffRole(role=role))
-        items = {spec["code"]: ServiceItem(**spec) for spec in ITEMS}
-        db.session.add_all(items.values())
+        load_catalogue()
+        items = {i.code: i for i in db.session.scalars(sa.select(ServiceItem))}
         zhang = self.person(*INDIVIDUAL)
         db.session.flush()
         self.account(AccountKind.INDIVIDUAL, person=zhang)
@@ -403,7 +338,10 @@ def load_demo() -> str:
     """Load the demo data (the database must be empty) and say what was loaded."""
     if not is_empty():
         raise RuntimeError("数据库已有数据；演示数据只载入空数据库")
-    return _Loader().load()
+    summary = _Loader().load()
+    stamp_versions()
+    db.session.commit()
+    return summary
 
 
 def demo_accounts_text() -> str:

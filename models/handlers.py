@@ -32,6 +32,10 @@ ALL_KINDS = ",".join(k.value for k in InsuranceKind)
 class Handler:
     label: str
     apply: Callable[[Application], None]
+    #: The form fields an item using this handler must have (checked before publishing).
+    needs: tuple[str, ...] = ()
+    #: Batch handlers apply an import's rows; the designer does not offer them.
+    batch: bool = False
 
 
 def _day(value) -> dt.date:
@@ -203,10 +207,11 @@ def apply_suspend_batch(application: Application) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    "enroll": Handler("参保登记（新参保/续保）", apply_enroll),
-    "suspend": Handler("暂停参保", apply_suspend),
-    "unit_change": Handler("单位信息变更", apply_unit_change),
-    "talent": Handler("人才认定备案", apply_talent),
-    "enroll_batch": Handler("人员批量新参保", apply_enroll_batch),
-    "suspend_batch": Handler("人员批量暂停参保", apply_suspend_batch),
+    "enroll": Handler("参保登记（新参保/续保）", apply_enroll,
+                      ("id_no", "name", "start_date", "wage")),
+    "suspend": Handler("暂停参保", apply_suspend, ("id_no", "suspend_date")),
+    "unit_change": Handler("单位信息变更", apply_unit_change, UNIT_CHANGE_FIELDS),
+    "talent": Handler("人才认定备案", apply_talent, ("level",)),
+    "enroll_batch": Handler("人员批量新参保", apply_enroll_batch, batch=True),
+    "suspend_batch": Handler("人员批量暂停参保", apply_suspend_batch, batch=True),
 }

@@ -20,6 +20,7 @@ from models.accounts import AccountRefused, add_grant, own_grant, revoke_grant, 
 from models.attachments import store_attachment
 from models.audit import record
 from models.base import db, utcnow
+from models.catalogue import latest_version
 from models.enrollment import Enrollment
 from models.errors import Refusal
 from models.grant import Grant
@@ -134,9 +135,10 @@ def create_filing(by: By, item: ServiceItem, payload: dict, *,
     if not payload:
         raise Refusal("办件内容不能为空")
     owner = _owner(actor, item, payload)
+    version = latest_version(item)
     application = Application(item_id=item.id, item=item, filed_by_id=actor.account_id,
                               state=State.DRAFT, payload=payload, client_token=client_token,
-                              **owner)
+                              item_version_id=version.id if version else None, **owner)
     db.session.add(application)
     db.session.flush()
     db.session.add(ApplicationEvent(application_id=application.id, action=Action.CREATE.value,
@@ -168,7 +170,7 @@ def edit_filing(by: By, application: Application, payload: dict,
             raise Refusal("个人申报的办件不能更换申报人或所属单位")
         owner = {}
     else:
-        owner = _owner(actor, item, payload)
+        owner = _owner(actor, application.spec, payload)
     before = application.payload
     application.payload = payload
     for key, value in owner.items():

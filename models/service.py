@@ -11,7 +11,25 @@ from models.base import CreatedMixin, code_column, db, utcnow
 from models.person import Person
 from models.unit import Institution, Unit
 from rules.codes import Filer, ImportStatus
+from rules.definition import Spec, definition_of
 from rules.workflow import IN_PROGRESS, State
+
+
+class ServiceItemVersion(db.Model):
+    """One published definition of a service item (版本); never changed once published."""
+
+    __table_args__ = (sa.UniqueConstraint("item_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
+    number: Mapped[int]
+    definition: Mapped[dict] = mapped_column(sa.JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    published_by_label: Mapped[str] = mapped_column(sa.String(100), default="")
+
+    def __str__(self) -> str:
+        return f"第{self.number}版"
 
 
 class ServiceItem(CreatedMixin, db.Model):
@@ -29,6 +47,10 @@ class ServiceItem(CreatedMixin, db.Model):
     #: Name of the apply-handler run on approval; None for record-only items.
     handler: Mapped[str | None] = mapped_column(sa.String(50))
     active: Mapped[bool] = mapped_column(default=True)
+    #: The designer's unpublished definition (rules.definition); None when none is pending.
+    draft: Mapped[dict | None] = mapped_column(sa.JSON)
+    #: Review steps of the published definition: [{"name", "role", "share"}].
+    steps: Mapped[list | None] = mapped_column(sa.JSON)
 
     def __str__(self) -> str:
         return self.name
@@ -43,6 +65,9 @@ class Application(CreatedMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
+    #: The published definition this filing was made under: shown and checked with it.
+    item_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_item_version.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
     institution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("institution.id"), index=True)
     subject_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"), index=True)
@@ -50,6 +75,8 @@ class Application(CreatedMixin, db.Model):
     state: Mapped[State] = code_column(State, default=State.DRAFT)
     payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     revision: Mapped[int] = mapped_column(default=1)
+    #: The review step (0-based, of the version's steps) a filing in review has reached.
+    step: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_at: Mapped[dt.datetime | None]
     deadline: Mapped[dt.date | None]
     #: True when the deadline crossed a year whose holidays staff have not entered yet.
@@ -68,6 +95,7 @@ class Application(CreatedMixin, db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     item: Mapped[ServiceItem] = relationship()
+    item_version: Mapped[ServiceItemVersion | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
     subject_person: Mapped[Person | None] = relationship()
@@ -78,6 +106,19 @@ class Application(CreatedMixin, db.Model):
     attachments: Mapped[list[Attachment]] = relationship(back_populates="application")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def spec(self) -> Spec:
+        """The definition this filing is shown, checked and printed with: its version's."""
+        if self.item_version is not None:
+            return Spec.of(self.item_version.definition, self.item_version.number)
+        return Spec.of(definition_of(self.item))
+
+    @property
+    def current_step(self) -> dict:
+        """The review step the filing is at: {"name", "role", "share"}."""
+        steps = self.spec.steps
+        return steps[min(self.step or 0, len(steps) - 1)]
 
     def __str__(self) -> str:
         return f"办件{self.id} {self.item.name if self.item else ''}"

@@ -21,10 +21,17 @@ from models.handlers import HANDLERS
 from models.service import Application, ApplicationEvent
 from rules import permissions as p
 from rules import policy
-from rules.codes import AccountKind, GrantLevel
+from rules.codes import AccountKind, GrantLevel, StaffRoleName
 from rules.eligibility import Refused
 from rules.identity import InvalidValue
-from rules.workflow import Action, Party, State, TransitionRefused, next_state
+from rules.workflow import (
+    Action,
+    Party,
+    State,
+    TransitionRefused,
+    next_state,
+    step_allows,
+)
 
 
 class WorkflowError(Refusal):
@@ -90,6 +97,23 @@ def check_actor(application: Application, action: Action, actor: p.Actor) -> Non
         raise WorkflowError("该事项须由所属单位提交，请先提交单位")
 
 
+def _check_step(application: Application, action: Action, actor: p.Actor,
+                state: State) -> None:
+    """Within 审核中 the item's steps decide: which action the step allows, and which staff
+    role performs it."""
+    if state != State.IN_REVIEW or action not in (Action.NEXT_STEP, Action.APPROVE,
+                                                  Action.REJECT):
+        return
+    step, steps = application.step or 0, application.spec.steps
+    current = application.current_step
+    if not step_allows(action, step, len(steps)):
+        raise WorkflowError(f"当前环节为“{current['name']}”（第{step + 1}/{len(steps)}环节），"
+                            f"不能{action.label}")
+    if current["role"] not in actor.roles:
+        raise WorkflowError(f"当前环节“{current['name']}”由"
+                            f"{StaffRoleName.label_of(current['role'])}办理")
+
+
 def transition(application: Application, action: Action, actor: p.Actor, *,
                comment: str = "", expected_version: int | None = None, actor_label: str = "",
                ip: str = "", today: dt.date | None = None) -> State:
@@ -102,6 +126,7 @@ def transition(application: Application, action: Action, actor: p.Actor, *,
         raise WorkflowError("审核不通过须填写原因")
     before = State(application.state)
     after = next_state(before, action, party_of(actor))
+    _check_step(application, action, actor, before)
     now = utcnow()
     application.state = after
     event = ApplicationEvent(application_id=application.id, revision=application.revision,
@@ -110,8 +135,15 @@ def transition(application: Application, action: Action, actor: p.Actor, *,
     if action == Action.RESUBMIT:
         application.revision += 1
         event.revision = application.revision
+    if action == Action.NEXT_STEP:
+        event.comment = "；".join(x for x in (f"{application.current_step['name']}通过",
+                                              event.comment) if x)
+        application.step = (application.step or 0) + 1
+    elif action in (Action.ACCEPT, Action.SUBMIT, Action.RESUBMIT):
+        application.step = 0
     if action in (Action.SUBMIT, Action.RESUBMIT):
-        deadline = deadline_after(today or clock.today(), application.item.time_limit_days)
+        # The deadline and the handler are those of the version the filing was made under.
+        deadline = deadline_after(today or clock.today(), application.spec.time_limit_days)
         application.submitted_at = now
         application.deadline, application.deadline_estimated = deadline.day, deadline.estimated
         event.payload = dict(application.payload or {})
@@ -123,10 +155,10 @@ def transition(application: Application, action: Action, actor: p.Actor, *,
     # or it waits for the winner's row lock on PostgreSQL and then fails) before any
     # handler has touched master data.
     db.session.flush()
-    if action == Action.APPROVE and application.item.handler:
-        handler = HANDLERS.get(application.item.handler)
+    if action == Action.APPROVE and application.spec.handler:
+        handler = HANDLERS.get(application.spec.handler)
         if handler is None:
-            raise WorkflowError(f"办结处理“{application.item.handler}”不存在")
+            raise WorkflowError(f"办结处理“{application.spec.handler}”不存在")
         handler.apply(application)
     db.session.add(event)
     record(f"application:{action.value}", actor_id=actor.account_id, actor_label=actor_label,

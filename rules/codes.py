@@ -140,3 +140,45 @@ class ImportStatus(Labelled):
 def kinds_label(codes: str | None) -> str:
     """'110,310' → '企业职工基本养老保险、职工基本医疗保险'."""
     return "、".join(InsuranceKind.label_of(c) for c in (codes or "").split(",") if c)
+
+
+# --- code tables (字典) ----------------------------------------------------------------------
+#: Reasons a reviewer gives most often when sending a filing back (退回原因).
+REJECT_REASONS = [
+    ("materials_missing", "材料不齐全，请补充上传"),
+    ("materials_unclear", "材料不清晰，请重新上传清晰的扫描件或照片"),
+    ("info_mismatch", "填报信息与材料不一致，请核对后修改"),
+    ("identity_wrong", "证件号码或姓名有误，请核对"),
+    ("enrollment_wrong", "参保日期或缴费工资填写有误"),
+    ("out_of_scope", "不属于本事项办理范围"),
+]
+#: The districts this office serves (行政区划, GB/T 2260).
+REGIONS = [
+    ("330100", "杭州市"), ("330102", "上城区"), ("330105", "拱墅区"), ("330106", "西湖区"),
+    ("330108", "滨江区"), ("330109", "萧山区"), ("330110", "余杭区"), ("330900", "舟山市"),
+    ("330902", "定海区"), ("330903", "普陀区"),
+]
+INSURANCE_KIND_SETS = [("110,210,310,410,510", "五险（养老、失业、医疗、工伤、生育）"),
+                       ("110,310,410", "养老、医疗、工伤")]
+SUSPEND_REASONS = [("leave", "解除或终止劳动关系"), ("retire", "退休"), ("death", "死亡"),
+                   ("other", "其他")]
+
+#: The fixed lists the console ships, seeded into the code tables (字典管理) of every
+#: database: table code → (name, [(code, label)]). Staff may add and retire codes; these
+#: seeded ones are what the program relies on, so they are never deleted.
+CODE_TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "insurance_kind": ("险种类型", InsuranceKind.choices()),
+    "insurance_kind_set": ("参保险种组合", INSURANCE_KIND_SETS),
+    "unit_type": ("单位类型", UnitType.choices()),
+    "id_type": ("证件类型", IdType.choices()),
+    "reject_reason": ("退回原因", REJECT_REASONS),
+    "region": ("行政区划", REGIONS),
+    "suspend_reason": ("暂停参保原因", SUSPEND_REASONS),
+    "talent_level": ("人才层次", TalentLevel.choices()),
+    "institution_type": ("机构类型", InstitutionType.choices()),
+}
+
+
+def seeded(table: str, code: str) -> bool:
+    """True if the program ships this code (it is then retired, never deleted)."""
+    return code in dict(CODE_TABLES.get(table, ("", []))[1])

@@ -27,6 +27,7 @@ class Action(Labelled):
     REJECT = "reject", "审核不通过"
     COMPLETE = "complete", "办结"
     RESUBMIT = "resubmit", "修改后重新提交"
+    NEXT_STEP = "next_step", "本环节通过，转下一环节"
 
 
 class Party(Labelled):
@@ -53,6 +54,7 @@ TRANSITIONS: dict[tuple[State, Action], Transition] = {
     (State.IN_REVIEW, Action.REJECT): Transition(State.REJECTED, frozenset({_R})),
     (State.APPROVED, Action.COMPLETE): Transition(State.COMPLETED, frozenset({_R})),
     (State.REJECTED, Action.RESUBMIT): Transition(State.SUBMITTED, frozenset({_A, _U})),
+    (State.IN_REVIEW, Action.NEXT_STEP): Transition(State.IN_REVIEW, frozenset({_R})),
 }
 
 #: States in which a filing is still being handled by the office (办理中).
@@ -78,3 +80,18 @@ def next_state(state: State, action: Action, party: Party) -> State:
 def actions_from(state: State, party: Party) -> list[Action]:
     """Actions ``party`` may take on a filing in ``state``, in table order."""
     return [a for (s, a), t in TRANSITIONS.items() if s == state and party in t.by]
+
+
+def step_allows(action: Action, step: int, steps: int) -> bool:
+    """An item's review steps (预审 → 审核 …) within 审核中: a step before the last is passed
+    on (or rejected); only the last step approves."""
+    if action == Action.NEXT_STEP:
+        return step + 1 < steps
+    if action == Action.APPROVE:
+        return step + 1 >= steps
+    return True
+
+
+def step_days(time_limit_days: int, shares: list[int]) -> list[int]:
+    """Each step's working days: its share of the item's time limit, at least one."""
+    return [max(1, round(time_limit_days * share / 100)) for share in shares]

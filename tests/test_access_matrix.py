@@ -19,6 +19,7 @@ from flask_admin.contrib.sqla import ModelView
 from app import create_app
 from models import (
     Account,
+    DeliveryAddress,
     Application,
     Attachment,
     Enrollment,
@@ -42,9 +43,12 @@ from tests.helpers import PDF, member
 LOGIN, DENY, ALLOW, ANY = "login", "deny", "allow", "any"
 
 #: Pages outside the consoles: open to anyone, or to any logged-in account.
-PUBLIC = {"auth.login", "auth.logout", "account.forgot", "account.forgot_finish",
-          "account.register", "account.register_finish", "account.upgrade",
-          "account.upgrade_finish", "verify.check", "home"}
+PUBLIC = {"auth.login", "auth.logout", "auth.login_code", "account.forgot",
+          "account.forgot_finish", "account.register", "account.register_finish",
+          "account.upgrade", "account.upgrade_finish", "verify.check", "home", "favicon",
+          "health.healthz", "health.metrics",
+          "portal.index", "portal.items", "portal.item", "portal.notices", "portal.notice",
+          "portal.agreement", "portal.paper_form"}
 LOGGED_IN = {"account.password", "account.phone"}
 
 #: Flask-Admin's ModelView endpoints → the operation they need and where the row id goes.
@@ -60,6 +64,7 @@ CUSTOM = {
     "admin_application.review": (p.REVIEW, None),
     "admin_application.delivery": (p.REVIEW, None),
     "admin_application.attachment": (p.READ, None),
+    "admin_application.preview": (p.READ, None),
     "admin_legacy_account.import_view": (p.WRITE, None),
     # The counter's own region check (reset, cancel, unlock, open, verify) is issue 10's
     # (views/counter.py); here: the staff kind and the COUNTER right.
@@ -71,28 +76,36 @@ FILING_DESK = {
     "index": None, "new": "may_file", "detail": None, "edit": "may_change",
     "act": None, "delete": None, "upload": None, "attachment": None, "rate": None,
     "print_sheet": None, "certificate": "certificate", "lookup": "unit_only",
-    "workbench": "unit_only", "batch_drop_row": None, "batch_file": None,
+    "workbench": "unit_only", "batch_drop_row": None, "batch_file": None, "receipt": None,
 }
 UNIT_DESKS = {
     "unit_import.index": None, "unit_import.template": "may_file",
     "unit_import.upload": "may_file", "unit_import.batch": None, "unit_import.errors": None,
-    "unit_import.save": None,
+    "unit_import.save": None, "unit_import.confirm": None,
     "unit_query.index": None, "unit_query.payables": None, "unit_query.payable_detail": None,
     "unit_query.benefits": None, "unit_query.benefit_detail": None,
     "unit_query.pension": None, "unit_query.payments": None, "unit_query.certificate": None,
     "unit_members.index": None, "unit_members.add": None, "unit_members.edit": None,
-    "unit_members.revoke": None, "unit_institutions.index": None,
+    "unit_members.revoke": None, "unit_members.reset": None,
+    "unit_members.unlock": None, "unit_institutions.index": None,
     "unit_institutions.open": "manager", "unit_institutions.reset": "manager",
     "me_query.index": None, "me_query.certificate": None,
+    "unit_settings.index": None, "unit_settings.add": None, "unit_settings.make_default": None,
+    "unit_settings.remove": None, "me_settings.index": None, "me_settings.add": None,
+    "me_settings.make_default": None, "me_settings.remove": None,
+    "unit_home.index": None, "unit_home.favourite": None, "me_home.index": None,
+    "me_home.favourite": None, "unit_deliveries.index": None,
 }
 #: Rule arguments: a row of this model, or a fixed value.
 ARG_MODELS = {"application_id": Application, "attachment_id": Attachment, "grant_id": Grant,
-              "institution_id": Institution, "batch_id": ImportBatch, "unit_id": Unit}
+              "institution_id": Institution, "batch_id": ImportBatch, "unit_id": Unit,
+              "address_id": DeliveryAddress, "item_id": ServiceItem}
 ARG_VALUES = {"export_type": "csv", "sheet": "form", "period": "202610", "service": "reset",
-              "code": None, "kind": None}
+              "code": None, "kind": None, "notice_id": 1, "slug": "open"}
 KIND_VALUES = {"unit_query.payable_detail": "110", "unit_query.benefit_detail": "pension"}
 CODE_VALUES = {"unit_import.template": "SB_ENROLL_BATCH", "unit_import.upload": "SB_ENROLL_BATCH",
                "unit_filing.new": "SB_ENROLL", "me_filing.new": "RC_TALENT",
+               "unit_home.favourite": "SB_ENROLL", "me_home.favourite": "RC_TALENT",
                "verify.check": "NOSUCHCODE"}
 
 ACTORS = ["anonymous", "legal_rep", "admin", "agent_with_item", "agent_without_item",
@@ -260,9 +273,8 @@ def _expected(endpoint, console, view, actor, model, row_id):
             return DENY  # the unit and personal consoles change data only by operations
         if name == "export" and not view.can_export:
             return DENY
-    elif endpoint in CUSTOM:
-        operation, _ = CUSTOM[endpoint]
-        if not p.staff_may(actor.roles, p.COUNTER, operation):
+    elif getattr(view, "staff_right", None) and actor.kind == AccountKind.STAFF:
+        if not p.staff_may(actor.roles, *view.staff_right):
             return DENY
     if row_id is not None and not _reach(model, row_id, actor):
         return DENY
@@ -299,6 +311,8 @@ def _known(endpoint, views):
     _, view = views[prefix]
     if endpoint in CUSTOM or endpoint in UNIT_DESKS:
         return True
+    if getattr(view, "staff_right", None):
+        return True  # a staff desk: the right it declares is the policy for every page
     if prefix.endswith("_filing"):
         return name in FILING_DESK
     if prefix in ("admin", "unit", "me"):

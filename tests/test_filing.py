@@ -347,36 +347,3 @@ def test_talent_filing_must_be_for_oneself(person_client):
     response = new_filing(person_client, "me", "RC_TALENT", {
         "name": "李四", "id_no": REP_A, "level": "C", "unit_uscc": UNIT_A})
     assert "须与人才认定记录中的本人信息一致" in response.get_data(as_text=True)
-
-
-def test_a_system_admin_defines_a_new_item_and_a_unit_files_it(client):
-    import json
-
-    from tests.conftest import login
-
-    assert login(client, "staff", "admin").status_code == 302
-    fields = [{"name": "hire_date", "label": "招用日期", "type": "date", "required": True},
-              {"name": "count", "label": "招用人数", "type": "number", "required": True},
-              {"name": "kind", "label": "用工形式", "type": "choice", "required": True,
-               "choices": [["full", "全日制"], ["part", "非全日制"]]}]
-    bad = client.post("/admin/admin_service_item/new/", data={
-        "csrf_token": csrf_token(client), "code": "JY_HIRE", "name": "招用人员备案",
-        "category": "就业服务", "filer": "unit", "form_fields": json.dumps([{"name": "x",
-                                                                            "type": "rocket"}]),
-        "materials": "[]", "time_limit_days": "3", "handler": "", "active": "y"},
-        follow_redirects=True)
-    assert "类型无效" in bad.get_data(as_text=True)
-    response = client.post("/admin/admin_service_item/new/", data={
-        "csrf_token": csrf_token(client), "code": "JY_HIRE", "name": "招用人员备案",
-        "category": "就业服务", "filer": "unit", "form_fields": json.dumps(fields),
-        "materials": "[]", "time_limit_days": "3", "handler": "", "active": "y"})
-    assert response.status_code == 302
-    switch(client, "unit", REP_A, UNIT_A)
-    form = client.get("/unit/filing/new/JY_HIRE/").get_data(as_text=True)
-    assert "招用人数" in form and "非全日制" in form
-    missing = new_filing(client, "unit", "JY_HIRE", {"hire_date": "2026-11-02"}, "submit")
-    assert "请填写“招用人数”" in missing.get_data(as_text=True)
-    done = new_filing(client, "unit", "JY_HIRE", {"hire_date": "2026-11-02", "count": "3",
-                                                  "kind": "full"}, "submit")
-    application = db.session.get(Application, filing_id(done))
-    assert application.state == "submitted" and application.payload["count"] == "3"

@@ -48,11 +48,11 @@ def test_each_role_sees_what_it_may(as_staff, role):
 def test_only_a_system_admin_manages_staff_and_service_items(as_staff):
     for role in ("clerk", "reviewer", "auditor"):
         client = as_staff(role)
-        assert client.get("/admin/admin_service_item/new/").status_code == 403
+        assert client.get("/admin/designer/").status_code == 403
         assert client.get("/admin/admin_staff_role/new/").status_code in (403, 302)
         client.post("/logout", data={"csrf_token": csrf_token(client)})
     client = as_staff("admin")
-    assert client.get("/admin/admin_service_item/new/").status_code == 200
+    assert client.get("/admin/designer/").status_code == 200
     assert client.get("/admin/admin_staff_role/new/").status_code == 200
 
 

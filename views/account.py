@@ -16,8 +16,8 @@ from models.accounts import (
     check_legacy,
     phone_taken,
     register_unit,
-    registration_phone_taken,
     registered_individual,
+    registration_phone_taken,
     set_own_password,
     upgrade_legacy,
 )

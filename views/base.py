@@ -37,6 +37,7 @@ from models.scope import owner_values, scope_clause
 from models.workflow import message_of
 from observability import counted_rows
 from rules import masking
+from rules import permissions as p
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
@@ -118,10 +119,16 @@ class KindGate:
 
     #: Account kinds that may open this view at all.
     kinds: frozenset[AccountKind] = frozenset()
+    #: For a staff desk: the (resource, operation) of the permission matrix it needs.
+    staff_right: tuple[str, str] | None = None
 
     def is_accessible(self) -> bool:
         actor = current_actor()
-        return actor is not None and actor.kind in self.kinds
+        if actor is None or actor.kind not in self.kinds:
+            return False
+        if self.staff_right and actor.kind == AccountKind.STAFF:
+            return p.staff_may(actor.roles, *self.staff_right)
+        return True
 
     def inaccessible_callback(self, name, **kwargs):
         return refuse()

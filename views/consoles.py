@@ -110,6 +110,8 @@ def home_counts(actor) -> list[tuple[str, str, int]] | None:
 def build_consoles(app) -> dict[str, Admin]:
     """Create the staff, unit and personal consoles on ``app`` and register their views."""
     from views import (
+        codes,
+        designer,
         notices,
         personal,
         phones,
@@ -137,6 +139,8 @@ def build_consoles(app) -> dict[str, Admin]:
     security_staff.register(admins["admin"])
     notices.register(admins["admin"])
     phones.register(admins["admin"])
+    designer.register(admins["admin"])
+    codes.register(admins["admin"])
     unit.register(admins["unit"])
     personal.register(admins["me"])
     settings.register(admins["unit"], admins["me"])

@@ -77,10 +77,7 @@ class CounterView(KindGate, BaseView):
     """The counter clerk's desk."""
 
     kinds = frozenset({AccountKind.STAFF})
-
-    def is_accessible(self) -> bool:
-        return super().is_accessible() and p.staff_may(current_actor().roles, p.COUNTER,
-                                                        p.WRITE)
+    staff_right = (p.COUNTER, p.WRITE)
 
     def _audit(self, action, obj, form, **extra):
         record(f"counter:{action}", actor_id=current_actor().account_id,

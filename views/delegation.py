@@ -23,8 +23,8 @@ from models.accounts import (
     unlock_member,
 )
 from models.audit import record
-from models.granters import granters
 from models.errors import Refusal
+from models.granters import granters
 from models.operations import By, add_member, edit_member, revoke_member
 from models.scope import scope_clause
 from rules.codes import AccountKind, Filer, GrantLevel

@@ -105,7 +105,7 @@ class FilingDesk(KindGate, BaseView):
         return Action.SUBMIT
 
     def _check_complete(self, application) -> bool:
-        form = form_for(application.item, strict=True, data=application.payload, csrf=False)
+        form = form_for(application.spec, strict=True, data=application.payload, csrf=False)
         ok = True
         if not form.validate():
             flash_form_errors(form)
@@ -198,7 +198,7 @@ class FilingDesk(KindGate, BaseView):
                    and not (a == Action.PREPARE and not needs_unit)]
         return self.render(
             "filing/detail.html", application=application, actions=actions,
-            fields=labelled_payload(application.item, application.payload or {}),
+            fields=labelled_payload(application.spec, application.payload or {}),
             may_edit=policy.may_change_filing(self.actor, application, application.item)
             and not is_batch(application.item),
             may_fix_batch=is_batch(application.item) and self.actor.kind == AccountKind.UNIT_MEMBER
@@ -217,12 +217,13 @@ class FilingDesk(KindGate, BaseView):
         if is_batch(item):
             flash("批量办件请修改或删除有误的行，或上传更正后的文件", "info")
             return redirect(url_for(".detail", application_id=application.id))
-        form = form_for(item, strict=False,
+        spec = application.spec  # a filing is edited with the version it was filed under
+        form = form_for(spec, strict=False,
                         formdata=request.form if request.method == "POST" else None,
                         data=application.payload)
         if request.method == "POST" and form.validate():
             try:
-                edit_filing(self.by, application, payload_of(item, form),
+                edit_filing(self.by, application, payload_of(spec, form),
                             request.form.get("version", type=int))
                 db.session.commit()
             except Refusal as refusal:
@@ -230,7 +231,7 @@ class FilingDesk(KindGate, BaseView):
                 return redirect(url_for(".detail", application_id=application.id))
             flash("已保存", "info")
             return redirect(url_for(".detail", application_id=application.id))
-        return self.render("filing/form.html", item=item, form=form, application=application,
+        return self.render("filing/form.html", item=spec, form=form, application=application,
                            client_token="")
 
     @expose("/<int:application_id>/act/", methods=("POST",))
@@ -332,7 +333,7 @@ class FilingDesk(KindGate, BaseView):
             abort(404)
         return self.render("filing/print.html", application=application, title=SHEETS[sheet],
                            sheet=sheet, today=clock.today(),
-                           fields=labelled_payload(application.item, application.payload or {}))
+                           fields=labelled_payload(application.spec, application.payload or {}))
 
     @expose("/<int:application_id>/receipt/")
     def receipt(self, application_id):

@@ -10,13 +10,17 @@ from flask_login import current_user
 
 from models import ImportBatch, ServiceItem, db
 from models.audit import record
+from models.catalogue import check_rows_with, file_rows, import_schema, latest_version
 from models.imports import already_filed, confirm_held, held_rows, new_batch
 from models.operations import By, save_batch
+from models.scope import scope_clause
 from rules import permissions as p
 from rules.codes import AccountKind
+from rules.definition import Spec
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
+from views.item_form import check_values
 from views.spreadsheets import errors_workbook, template_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,11 +38,9 @@ class ImportDesk(KindGate, BaseView):
     kinds = frozenset({AccountKind.UNIT_MEMBER})
 
     def _item(self, code: str) -> ServiceItem:
-        if code not in SCHEMAS:
-            abort(404)
         item = db.session.scalar(sa.select(ServiceItem).where(
             ServiceItem.code == code, ServiceItem.active.is_(True)))
-        if item is None:
+        if item is None or import_schema(item) is None:
             abort(404)
         actor = current_actor()
         if not p.may_handle_item(actor.grant_level, actor.grant_items, code):
@@ -48,8 +50,9 @@ class ImportDesk(KindGate, BaseView):
     @expose("/")
     def index(self):
         actor = current_actor()
-        items = db.session.scalars(sa.select(ServiceItem).where(
-            ServiceItem.code.in_(list(SCHEMAS)), ServiceItem.active.is_(True))).all()
+        items = [i for i in db.session.scalars(sa.select(ServiceItem).where(
+            ServiceItem.active.is_(True), scope_clause(ServiceItem, actor)).order_by(
+            ServiceItem.code)) if import_schema(i) is not None]
         batches = db.session.scalars(sa.select(ImportBatch).where(
             ImportBatch.unit_id == actor.unit_id).order_by(ImportBatch.id.desc()).limit(20))
         return self.render("imports/index.html", items=items, batches=batches,
@@ -60,7 +63,7 @@ class ImportDesk(KindGate, BaseView):
     @expose("/template/<code>/")
     def template(self, code):
         item = self._item(code)
-        return _download(template_workbook(SCHEMAS[code]), f"{item.name}模板.xlsx")
+        return _download(template_workbook(import_schema(item)), f"{item.name}模板.xlsx")
 
     @expose("/upload/<code>/", methods=("POST",))
     def upload(self, code):
@@ -71,8 +74,13 @@ class ImportDesk(KindGate, BaseView):
             flash("请选择要导入的文件", "error")
             return redirect(url_for(".index"))
         actor = current_actor()
-        batch = new_batch(SCHEMAS[code], unit_id=actor.unit_id, item_id=item.id,
+        schema = import_schema(item)
+        batch = new_batch(schema, unit_id=actor.unit_id, item_id=item.id,
                           account_id=actor.account_id, file_name=upload.filename, data=data)
+        if code not in SCHEMAS:  # a designed item: each row is checked by its own form
+            spec = latest_version(item) and Spec.of(latest_version(item).definition)
+            check_rows_with(batch, [c.key for c in schema.columns],
+                            lambda values: check_values(spec, values))
         record("import:check", actor_id=actor.account_id, actor_label=str(current_user),
                ip=client_ip(), obj=batch, after={"file": batch.file_name,
                                                  "good": batch.rows_good, "bad": batch.rows_bad})
@@ -82,7 +90,7 @@ class ImportDesk(KindGate, BaseView):
     @expose("/batch/<int:batch_id>/")
     def batch(self, batch_id):
         batch = scoped_or_404(ImportBatch, batch_id)
-        schema = SCHEMAS[batch.item.code]
+        schema = import_schema(batch.item)
         return self.render("imports/batch.html", batch=batch, schema=schema,
                            errors=batch.errors[:SHOWN_ERRORS], shown=SHOWN_ERRORS,
                            held=held_rows(batch), duplicate=already_filed(batch))
@@ -108,7 +116,7 @@ class ImportDesk(KindGate, BaseView):
     @expose("/batch/<int:batch_id>/errors/")
     def errors(self, batch_id):
         batch = scoped_or_404(ImportBatch, batch_id)
-        schema = SCHEMAS[batch.item.code]
+        schema = import_schema(batch.item)
         return _download(errors_workbook(schema, batch.errors),
                          f"{schema.title}错误数据.xlsx")
 
@@ -116,8 +124,19 @@ class ImportDesk(KindGate, BaseView):
     def save(self, batch_id):
         """保存: the good rows become one batch filing, submitted for review; once only."""
         batch = scoped_or_404(ImportBatch, batch_id)
+        by = By(current_actor(), str(current_user), client_ip())
+        if batch.item.code not in SCHEMAS:
+            self._item(batch.item.code)
+            try:
+                filings = file_rows(by, batch)
+                db.session.commit()
+            except Exception as error:
+                flash_refusal(error)
+                return redirect(url_for(".batch", batch_id=batch_id))
+            flash(f"已保存{len(filings)}行，生成{len(filings)}个办件", "info")
+            return redirect(url_for("unit_filing.index"))
         try:
-            application = save_batch(By(current_actor(), str(current_user), client_ip()), batch)
+            application = save_batch(by, batch)
             db.session.commit()
         except Exception as error:
             flash_refusal(error)

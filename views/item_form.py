@@ -6,14 +6,35 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from models.codes import choices_of, labels_of
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
 from views.forms import rule as rule_validator
 from views.hardening import date_in_range, finite_number, no_control_characters
 
 #: A number field of a service item: at most this size (the payload's money columns).
 NUMBER_LIMIT = 10**12
+
+
+def _choices(spec: dict) -> list[tuple[str, str]]:
+    """A choice field's options: its code table's current codes (or a list of its own)."""
+    if spec.get("code_table"):
+        return choices_of(spec["code_table"])
+    return [tuple(c) for c in spec.get("choices", [])]
+
+
+def _date_range(label: str, low: dt.date | None, high: dt.date | None):
+    def check(form, field):
+        if field.data is None:
+            return
+        if (low and field.data < low) or (high and field.data > high):
+            raise ValidationError(f"“{label}”应在{low or '不限'}至{high or '不限'}之间")
+    return check
+
+
+def _bound(value, parse):
+    return None if value in (None, "") else parse(str(value))
 
 
 def _field(spec: dict, strict: bool):
@@ -23,17 +44,29 @@ def _field(spec: dict, strict: bool):
     for name in (TYPE_VALIDATORS.get(spec["type"]), spec.get("validator")):
         if name:
             checks.append(rule_validator(VALIDATORS[name]))
-    kind = spec["type"]
+    kind, help_text = spec["type"], spec.get("help") or ""
     if kind == "number":
-        return DecimalField(label, validators=[finite_number(NUMBER_LIMIT), *checks], places=2)
+        low, high = _bound(spec.get("min"), Decimal), _bound(spec.get("max"), Decimal)
+        if low is not None or high is not None:
+            checks.append(NumberRange(low, high, message=(
+                f"“{label}”应在{'不限' if low is None else low}至"
+                f"{'不限' if high is None else high}之间")))
+        return DecimalField(label, validators=[finite_number(NUMBER_LIMIT), *checks], places=2,
+                            description=help_text)
     if kind == "date":
+        low, high = (_bound(spec.get(k), dt.date.fromisoformat) for k in ("min", "max"))
+        if low or high:
+            checks.append(_date_range(label, low, high))
         return DateField(label, validators=[date_in_range(spec["name"]), *checks],
-                         render_kw={"type": "date"})
+                         render_kw={"type": "date"}, description=help_text)
     if kind == "choice":
-        choices = [("", "请选择")] + [tuple(c) for c in spec.get("choices", [])]
-        return SelectField(label, choices=choices, validators=checks, validate_choice=True)
-    checks.append(Length(max=200, message=f"“{label}”不能超过200个字符"))
-    return StringField(label, validators=[no_control_characters, *checks])
+        choices = [("", "请选择")] + _choices(spec)
+        return SelectField(label, choices=choices, validators=checks, validate_choice=True,
+                           description=help_text)
+    limit = spec.get("max_length") or 200
+    checks.append(Length(max=limit, message=f"“{label}”不能超过{limit}个字符"))
+    return StringField(label, validators=[no_control_characters, *checks],
+                       description=help_text)
 
 
 class ItemForm(FlaskForm):
@@ -81,6 +114,20 @@ def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
     for spec in item.form_fields or []:
         value = payload.get(spec["name"], "")
         if spec["type"] == "choice":
-            value = dict(tuple(c) for c in spec.get("choices", [])).get(value, value)
+            shown = labels_of(spec["code_table"]) if spec.get("code_table") else \
+                dict(tuple(c) for c in spec.get("choices", []))
+            value = shown.get(value, value)
         rows.append((spec.get("label") or spec["name"], value))
     return rows
+
+
+def check_values(spec, values: dict) -> tuple[list[str], dict]:
+    """One import row checked by the item's own form: (reasons, payload as a filing holds)."""
+    from werkzeug.datastructures import MultiDict
+
+    form = form_for(spec, strict=True, csrf=False, formdata=MultiDict(
+        {k: "" if v is None else str(v) for k, v in values.items()}))
+    if not form.validate():
+        return [f"{form[name].label.text}：{errors[0]}" for name, errors in form.errors.items()
+                ], {}
+    return [], payload_of(spec, form)

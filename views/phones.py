@@ -10,7 +10,7 @@ from models.base import db
 from models.phones import shared_phones
 from rules import permissions as p
 from rules.codes import AccountKind
-from views.auth import client_ip, current_actor
+from views.auth import client_ip
 from views.base import KindGate
 
 AMBIGUOUS_LOGIN = ("该手机号码登记在多人名下，暂不能用手机号码登录，请改用证件号码登录；"
@@ -21,10 +21,7 @@ class SharedPhoneView(KindGate, BaseView):
     """重复手机号: people who share a phone, which staff correct at the counter."""
 
     kinds = frozenset({AccountKind.STAFF})
-
-    def is_accessible(self) -> bool:
-        return super().is_accessible() and p.staff_may(current_actor().roles, p.ACCOUNTS,
-                                                        p.READ)
+    staff_right = (p.ACCOUNTS, p.READ)
 
     @expose("/")
     def index(self):

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from models import Application, Attachment, Unit, clock, db
 from models.calendar import calendar_for
+from models.codes import choices_of
 from models.errors import Refusal
 from models.operations import By, act, record_delivery
 from models.service import overdue
@@ -19,7 +20,7 @@ from models.workflow import message_of
 from rules import masking, policy
 from rules import permissions as p
 from rules.workdays import workdays_left
-from rules.workflow import Action, Party, State, actions_from
+from rules.workflow import Action, Party, State, actions_from, step_allows, step_days
 from views.auth import client_ip, current_actor
 from views.base import flash_refusal, scoped_or_404
 from views.filing import send_attachment
@@ -58,18 +59,10 @@ class RegionFilter(BaseSQLAFilter):
         return "属于"
 
 
-#: The office's common reasons for sending a filing back; the reviewer may add his own words.
-REJECT_REASONS = (
-    "材料不齐全，请补充上传",
-    "材料不清晰，请重新上传清晰的扫描件或照片",
-    "填报信息与材料不一致，请核对后修改",
-    "证件号码或姓名有误，请核对",
-    "参保日期或缴费工资填写有误",
-    "不属于本事项办理范围",
-)
 #: What the reviewer is told after each decision.
 DONE = {
     Action.ACCEPT: "已受理，请审核",
+    Action.NEXT_STEP: "本环节已通过，转下一环节",
     Action.APPROVE: "已审核通过",
     Action.REJECT: "已退回，申请人修改后可重新提交",
     Action.COMPLETE: "已办结",
@@ -77,6 +70,14 @@ DONE = {
 #: Bootstrap colour of each state's badge.
 STATE_STYLE = {State.SUBMITTED: "info", State.IN_REVIEW: "primary", State.APPROVED: "success",
                State.REJECTED: "danger", State.COMPLETED: "success", State.WITHDRAWN: "secondary"}
+
+
+def _step_shown(application) -> str:
+    """The queue's 环节 column: the step a filing in review is at, as 预审（1/2）."""
+    steps = application.spec.steps
+    if application.state != State.IN_REVIEW:
+        return ""
+    return f"{application.current_step['name']}（{(application.step or 0) + 1}/{len(steps)}）"
 
 
 def _may_review() -> bool:
@@ -89,8 +90,9 @@ def _by() -> By:
 
 class ReviewView(ReadOnlyStaffView):
     resource = p.APPLICATIONS
-    column_list = ["id", "item", "unit", "subject_person", "state", "revision",
+    column_list = ["id", "item", "unit", "subject_person", "state", "step", "revision",
                    "submitted_at", "deadline", "rating"]
+    column_formatters = {"step": lambda v, c, m, n: _step_shown(m)}
     column_display_pk = True
     column_sortable_list = ["id", "state", "submitted_at", "deadline", "rating"]
     column_default_sort = [("deadline", False), ("id", False)]
@@ -119,15 +121,20 @@ class ReviewView(ReadOnlyStaffView):
             left = workdays_left(today, application.deadline, calendar_for(
                 min(today, application.deadline), horizon_days=400))
         actor = current_actor()
-        actions = actions_from(State(application.state), Party.REVIEWER) \
+        steps = application.spec.steps
+        actions = [a for a in actions_from(State(application.state), Party.REVIEWER)
+                   if step_allows(a, application.step or 0, len(steps))] \
             if _may_review() else []
         rejects = [e for e in application.events if e.action == Action.REJECT.value]
         person = application.subject_person
         return self.render(
             "review/case.html", application=application, actions=actions, left=left,
-            fields=labelled_payload(application.item, application.payload or {}),
-            reasons=REJECT_REASONS, reject=rejects[-1] if rejects else None,
-            materials={m["code"]: m["label"] for m in application.item.materials or []},
+            fields=labelled_payload(application.spec, application.payload or {}),
+            reasons=[label for _, label in choices_of("reject_reason")],
+            reject=rejects[-1] if rejects else None, steps=steps,
+            step_days=step_days(application.spec.time_limit_days,
+                                [s["share"] for s in steps]),
+            materials={m["code"]: m["label"] for m in application.spec.materials},
             person_id_no=masking.shown(actor, person.id_no) if person else "",
             state_style=STATE_STYLE.get(State(application.state), "secondary"),
             return_url=request.args.get("url") or self.get_url(".index_view"))

@@ -33,12 +33,10 @@ from models import (
 )
 from models.accounts import import_legacy
 from models.audit import record
-from models.handlers import HANDLERS
 from models.imports import BadFile, check_rows, read_table
 from models.sms import shown_text
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
-from rules.fields import FIELD_TYPES, VALIDATORS, check_definition
 from rules.identity import normalise
 from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
 from rules.workflow import Action
@@ -172,37 +170,17 @@ class EnrollmentView(StaffView):
 
 
 class ServiceItemView(StaffView):
-    """Service items are data: a system admin defines forms and materials here, no code."""
+    """The catalogue at a glance; items are designed and published in 事项设计 (views.designer),
+    here a system admin only takes an item off the catalogue or puts it back (active)."""
 
     resource = p.CATALOG
+    can_create = False
     column_list = ["code", "name", "category", "filer", "time_limit_days", "handler",
                    "needs_unit_submit", "active"]
     column_searchable_list = ["code", "name"]
     column_filters = ["category", "filer", "active"]
-    form_columns = ["code", "name", "category", "filer", "form_fields", "materials",
-                    "time_limit_days", "needs_unit_submit", "handler", "active"]
-    form_choices = {"handler": [("", "无（仅登记）")] + [
-        (name, handler.label) for name, handler in HANDLERS.items()]}
-    form_args = {
-        "form_fields": {"description": (
-            '字段列表，如 [{"name": "id_no", "label": "身份证号码", "type": "id_no", '
-            '"required": true}]。类型：' + "、".join(f"{k}（{v}）" for k, v in FIELD_TYPES.items())
-            + "。校验规则（validator）：" + "、".join(VALIDATORS))},
-        "materials": {"description": '材料列表，如 [{"code": "contract", "label": "劳动合同", '
-                                     '"required": true}]'},
-    }
-
-    def check_change(self, model, is_created):
-        problems = check_definition(model.form_fields or [])
-        for n, material in enumerate(model.materials or [], 1):
-            if not isinstance(material, dict) or not material.get("code") \
-                    or not material.get("label"):
-                problems.append(f"第{n}项材料须有 code 和 label")
-        if model.time_limit_days is None or model.time_limit_days < 1:
-            problems.append("办理时限须为正整数个工作日")
-        model.handler = model.handler or None
-        if problems:
-            raise ValidationError("；".join(problems))
+    column_details_exclude_list = ["draft"]
+    form_columns = ["active"]
 
 
 class ApplicationEventView(ReadOnlyStaffView):
