@@ -145,7 +145,7 @@ def test_an_agent_reaches_only_its_items_by_every_path(client, app):
     db.session.commit()
     attachment = db.session.scalar(sa.select(Attachment.id).where(
         Attachment.application_id == other.id))
-    granted = _filing(UNIT_A, "SB_ENROLL", state="submitted")
+    granted = _filing(UNIT_A, "JY_RECORD", state="submitted")
     assert login(client, "unit", agent.id_no, UNIT_A).status_code == 302
     assert client.get(f"/unit/filing/{granted.id}/").status_code == 200
     assert f"id={granted.id}&" in client.get("/unit/unit_application/").get_data(as_text=True)

@@ -17,8 +17,9 @@ USERS = {
     "institution": ("institution", "370102199211175699", "JG3301060001"),
     "person": ("person", PERSON, ""),
 }
-#: Pages whose subject is the codes themselves (the service item catalogue for its admin).
-CODE_PAGES = ("/admin/admin_service_item/",)
+#: Pages whose subject is the codes themselves (the item catalogue and designer, the code
+#: tables of 字典管理), for the administrators who maintain them.
+CODE_PAGES = ("/admin/admin_service_item/", "/admin/designer/", "/admin/admin_code/")
 
 
 class _Text(HTMLParser):

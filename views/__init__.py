@@ -2,7 +2,7 @@
 from models import clock
 from rules.masking import mask
 from rules.workflow import Action
-from views import account, auth, chrome, phones, portal, queries
+from views import account, auth, chrome, portal, queries
 from views.base import shown_identifier
 from views.consoles import build_consoles
 
@@ -18,5 +18,4 @@ def init_app(app) -> None:
     account.init_app(app)
     app.register_blueprint(queries.bp)
     portal.init_app(app)
-    phones.init_app(app)
     app.extensions["consoles"] = build_consoles(app)

@@ -7,7 +7,8 @@
   // own templates say href="javascript:void(0)", which the CSP refuses to run. Preventing the
   // default action in the capture phase keeps Bootstrap's and Flask-Admin's handlers working.
   document.addEventListener("click", function (event) {
-    var link = event.target.closest('a.filter[href="#"], a[href^="javascript:"]');
+    var link = event.target.closest('a.filter[href="#"], a[data-role="tooltip"][href="#"], ' +
+                                    'a.nav-link.active[href="#"], a[href^="javascript:"]');
     if (link) event.preventDefault();
   }, true);
 
