@@ -40,7 +40,9 @@ def menu(visitor, category: str, entry: str) -> None:
     """Open a menu category and click one of its entries, as a mouse user would."""
     page = visitor.page
     page.locator("nav.navbar").get_by_role("link", name=category, exact=True).click()
-    page.locator("nav.navbar .dropdown-menu").get_by_role("link", name=entry, exact=True).click()
+    # An entry may carry a count ("我的工作台 (1)"): match its name, then an optional count.
+    name = re.compile(rf"^{re.escape(entry)}( \(\d+\))?$")
+    page.locator("nav.navbar .dropdown-menu").get_by_role("link", name=name).click()
     page.wait_for_load_state()
 
 
