@@ -534,3 +534,28 @@ def test_a_batch_claimed_meanwhile_is_not_filed_twice(app):
     with pytest.raises(Refusal, match="请勿重复提交"):
         save_batch(By(actor), batch)
     assert _count(Application) == before
+
+
+def test_each_party_sees_its_own_institution_records_and_enrollments(client, unit_a):
+    from models import Institution
+
+    own, theirs = (db.session.scalar(sa.select(Institution).where(
+        Institution.unit_id == _unit_id(uscc))) for uscc in (UNIT_A, UNIT_B))
+    html = unit_a.get("/unit/unit_institution/").get_data(as_text=True)
+    assert own.name in html and theirs.name not in html
+    switch(client, "person", PERSON)
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    html = client.get("/me/me_person/").get_data(as_text=True)
+    assert zhang.name in html and _employee(UNIT_B).name not in html
+    units = client.get("/me/me_enrollment/").get_data(as_text=True)
+    mine = db.session.scalars(sa.select(Unit.name).join(Enrollment).where(
+        Enrollment.person_id == zhang.id)).all()
+    assert all(name in units for name in mine)
+    others = db.session.scalars(sa.select(Unit.name).where(Unit.name.not_in(mine))).all()
+    assert not any(name in units for name in others)
+    account = db.session.scalar(sa.select(Account).where(
+        Account.kind == "institution", Account.institution_id == own.id))
+    switch(client, "institution", db.session.get(Person, account.person_id).id_no,
+           own.institution_no)
+    assert client.get(f"/unit/unit_institution/details/?id={own.id}").status_code == 200
+    assert client.get(f"/unit/unit_institution/details/?id={theirs.id}").status_code == 404
