@@ -559,3 +559,16 @@ def test_each_party_sees_its_own_institution_records_and_enrollments(client, uni
            own.institution_no)
     assert client.get(f"/unit/unit_institution/details/?id={own.id}").status_code == 200
     assert client.get(f"/unit/unit_institution/details/?id={theirs.id}").status_code == 404
+
+
+def test_an_edit_from_a_stale_page_changes_nothing(unit_a):
+    person = _employee(UNIT_A)
+    application = _filing(UNIT_A, "JY_RECORD", payload={
+        "id_no": person.id_no, "hire_date": "2026-11-01", "position": "旧"})
+    html = unit_a.post(f"/unit/filing/{application.id}/edit/", data={
+        "csrf_token": csrf_token(unit_a), "id_no": person.id_no, "hire_date": "2026-11-01",
+        "position": "新", "version": application.version - 1},
+        follow_redirects=True).get_data(as_text=True)
+    assert "已被他人修改" in html
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).payload["position"] == "旧"
