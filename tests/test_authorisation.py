@@ -416,3 +416,159 @@ def test_an_upload_to_a_foreign_filing_stores_nothing(client, unit_a, code):
         "file": (io.BytesIO(PDF), "x.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 404
     assert _count(Attachment, Attachment.application_id == theirs.id) == 0
+
+
+# --- guards found by the mutation run ----------------------------------------------------------
+
+def test_a_units_own_filing_does_not_put_a_stranger_in_its_scope(unit_a):
+    from models.auth import actor_for
+    from models.scope import scope_clause
+
+    stranger = _employee(UNIT_B)
+    new_filing(unit_a, "unit", "SB_ENROLL", {**ENROLL, "id_no": stranger.id_no,
+                                             "name": stranger.name})
+    rep = db.session.scalar(sa.select(Account).join(Person).where(
+        Person.id_no == REP_A, Account.kind == "unit_member"))
+    actor = actor_for(rep, dt.date.today())
+    assert not _count(Person, Person.id == stranger.id, scope_clause(Person, actor))
+    # but the person who named the unit in a filing he prepared is in it
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    assert _count(Person, Person.id == zhang.id, scope_clause(Person, actor)) == 1
+
+
+def test_an_institution_sees_its_own_filings_only(client):
+    account = db.session.scalar(sa.select(Account).where(Account.kind == "institution",
+                                                         Account.unit_id.is_(None)).limit(1))
+    from models import Institution
+
+    institution = db.session.get(Institution, account.institution_id)
+    own = _filing(UNIT_A if institution.unit_id == _unit_id(UNIT_A) else UNIT_B, "JY_RECORD",
+                  state="submitted")
+    own.institution_id = institution.id
+    parent = _filing(UNIT_A if institution.unit_id == _unit_id(UNIT_A) else UNIT_B,
+                     "JY_RECORD", state="submitted")
+    db.session.commit()
+    person = db.session.get(Person, account.person_id)
+    assert login(client, "institution", person.id_no,
+                 institution.institution_no).status_code == 302
+    assert client.get(f"/unit/filing/{own.id}/").status_code == 200
+    assert client.get(f"/unit/filing/{parent.id}/").status_code == 404
+
+
+def test_a_regional_clerk_reaches_accounts_pensions_and_certificates_of_its_region(as_staff):
+    from models import Certificate, PensionAccount
+
+    _regional("clerk", "330902")
+    a_person, b_person = _employee(UNIT_A), _employee(UNIT_B)
+    pensions = {owner: db.session.scalar(sa.select(PensionAccount.id).where(
+        PensionAccount.person_id == p.id).limit(1)) for owner, p in (("A", a_person),
+                                                                      ("B", b_person))}
+    accounts = {owner: db.session.scalar(sa.select(Account.id).where(
+        Account.kind == "unit_member", Account.unit_id == _unit_id(uscc)).limit(1))
+        for owner, uscc in (("A", UNIT_A), ("B", UNIT_B))}
+    certificates = {}
+    for owner, p in (("A", a_person), ("B", b_person)):
+        certificate = Certificate(code=f"TEST{owner}CODE0001", kind="person", person_id=p.id,
+                                  facts={})
+        db.session.add(certificate)
+        db.session.flush()
+        certificates[owner] = certificate.id
+    db.session.commit()
+    client = as_staff("clerk")
+    for endpoint, ids in (("admin_pension_account", pensions), ("admin_account", accounts),
+                          ("admin_certificate", certificates)):
+        assert client.get(f"/admin/{endpoint}/details/?id={ids['A']}").status_code == 404
+        assert client.get(f"/admin/{endpoint}/details/?id={ids['B']}").status_code == 200
+    staff = db.session.scalar(sa.select(Account.id).where(Account.username == "admin"))
+    assert client.get(f"/admin/admin_account/details/?id={staff}").status_code == 200
+
+
+def test_deleting_a_batch_draft_releases_its_import_batch(unit_a):
+    application = _filing(UNIT_A, "SB_ENROLL_BATCH", payload={"rows": [{"row_no": 2}]})
+    batch = ImportBatch(unit_id=_unit_id(UNIT_A), item_id=_item_id("SB_ENROLL_BATCH"),
+                        file_name="x.xlsx", sha256="2" * 64, rows=[{"row_no": 2}],
+                        application_id=application.id)
+    db.session.add(batch)
+    db.session.commit()
+    application_id, batch_id = application.id, batch.id
+    unit_a.post(f"/unit/filing/{application_id}/delete/", data={"csrf_token": csrf_token(
+        unit_a)})
+    db.session.expire_all()
+    assert db.session.get(Application, application_id) is None
+    assert db.session.get(ImportBatch, batch_id).application_id is None
+
+
+def test_uploads_and_new_members_are_audited_by_their_id(unit_a):
+    application = _filing(UNIT_A, "SB_ENROLL", payload={"id_no": "x"})
+    unit_a.post(f"/unit/filing/{application.id}/upload/", data={
+        "csrf_token": csrf_token(unit_a), "material": "contract",
+        "file": (io.BytesIO(PDF), "合同.pdf")}, content_type="multipart/form-data")
+    attachment = db.session.scalar(sa.select(Attachment.id).where(
+        Attachment.application_id == application.id))
+    assert _count(AuditEvent, AuditEvent.action == "attachment:upload",
+                  AuditEvent.object_id == str(attachment)) == 1
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    _post(unit_a, "/unit/members/add/", level="agent", id_no=zhang.id_no, name=zhang.name,
+          phone=zhang.phone, valid_from=str(dt.date.today()), items=["JY_RECORD"])
+    grant = db.session.scalar(sa.select(Grant.id).where(Grant.person_id == zhang.id))
+    assert _count(AuditEvent, AuditEvent.action == "grant:add",
+                  AuditEvent.object_id == str(grant)) == 1
+
+
+def test_a_batch_claimed_meanwhile_is_not_filed_twice(app):
+    from models.errors import Refusal
+    from models.operations import By, save_batch
+    from rules.permissions import Actor
+
+    batch = ImportBatch(unit_id=_unit_id(UNIT_A), item_id=_item_id("SB_ENROLL_BATCH"),
+                        file_name="x.xlsx", sha256="3" * 64, rows=[{"row_no": 2}])
+    db.session.add(batch)
+    db.session.commit()
+    # another request files it between our read and our claim
+    db.session.execute(sa.update(ImportBatch).where(ImportBatch.id == batch.id)
+                       .values(status="filed").execution_options(synchronize_session=False))
+    rep = db.session.scalar(sa.select(Person).where(Person.id_no == REP_A))
+    actor = Actor(1, "unit_member", person_id=rep.id, unit_id=_unit_id(UNIT_A),
+                  grant_level="legal_rep")
+    before = _count(Application)
+    with pytest.raises(Refusal, match="请勿重复提交"):
+        save_batch(By(actor), batch)
+    assert _count(Application) == before
+
+
+def test_each_party_sees_its_own_institution_records_and_enrollments(client, unit_a):
+    from models import Institution
+
+    own, theirs = (db.session.scalar(sa.select(Institution).where(
+        Institution.unit_id == _unit_id(uscc))) for uscc in (UNIT_A, UNIT_B))
+    html = unit_a.get("/unit/unit_institution/").get_data(as_text=True)
+    assert own.name in html and theirs.name not in html
+    switch(client, "person", PERSON)
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    html = client.get("/me/me_person/").get_data(as_text=True)
+    assert zhang.name in html and _employee(UNIT_B).name not in html
+    units = client.get("/me/me_enrollment/").get_data(as_text=True)
+    mine = db.session.scalars(sa.select(Unit.name).join(Enrollment).where(
+        Enrollment.person_id == zhang.id)).all()
+    assert all(name in units for name in mine)
+    others = db.session.scalars(sa.select(Unit.name).where(Unit.name.not_in(mine))).all()
+    assert not any(name in units for name in others)
+    account = db.session.scalar(sa.select(Account).where(
+        Account.kind == "institution", Account.institution_id == own.id))
+    switch(client, "institution", db.session.get(Person, account.person_id).id_no,
+           own.institution_no)
+    assert client.get(f"/unit/unit_institution/details/?id={own.id}").status_code == 200
+    assert client.get(f"/unit/unit_institution/details/?id={theirs.id}").status_code == 404
+
+
+def test_an_edit_from_a_stale_page_changes_nothing(unit_a):
+    person = _employee(UNIT_A)
+    application = _filing(UNIT_A, "JY_RECORD", payload={
+        "id_no": person.id_no, "hire_date": "2026-11-01", "position": "旧"})
+    html = unit_a.post(f"/unit/filing/{application.id}/edit/", data={
+        "csrf_token": csrf_token(unit_a), "id_no": person.id_no, "hire_date": "2026-11-01",
+        "position": "新", "version": application.version - 1},
+        follow_redirects=True).get_data(as_text=True)
+    assert "已被他人修改" in html
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).payload["position"] == "旧"
