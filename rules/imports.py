@@ -14,6 +14,7 @@ from decimal import Decimal
 from rules.fields import validate_date_in_range, validate_wage
 from rules.identity import (
     InvalidValue,
+    conversion_notice,
     normalise,
     validate_mobile,
     validate_resident_id,
@@ -263,6 +264,8 @@ def check_row(schema: BatchSchema, row_no: int, cells: dict) -> RowResult:
         result.values[column.key] = value
         if column.kind == "id_no" and suspect_rounding(value):
             result.held.append((column.header, SUSPECT_ID))
+        if column.kind == "id_no" and (notice := conversion_notice(raw, value)):
+            result.held.append((column.header, notice + "，请核对后确认"))
     if _is_example(schema, cells):
         result.errors, result.held = [("", "模板中的示例行未删除")], []
     return result

@@ -55,41 +55,49 @@ def counts():
             for t in tables if t.name not in ("audit_event", "login_log")}  # logs of refusals
 
 
-class Fields(HTMLParser):
-    """The names a form posts, with a kind: text, number, date, choice, check."""
+class Forms(HTMLParser):
+    """The POST forms of a page: action, and the names they post with a kind (text, number,
+    date, choice, check, hidden)."""
 
     def __init__(self):
         super().__init__()
-        self.fields: dict[str, str] = {}
-        self.in_form = False
+        self.forms: list[tuple[str, dict[str, str]]] = []
+        self.current: dict[str, str] | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form" and (attrs.get("method") or "").lower() == "post":
-            self.in_form = True
+            self.current = {}
+            self.forms.append((attrs.get("action") or "", self.current))
         name = attrs.get("name")
-        if not self.in_form or not name or name == "csrf_token":
+        if self.current is None or not name or name == "csrf_token":
             return
         if tag == "select":
-            self.fields[name] = "choice"
+            self.current[name] = "choice"
         elif tag == "textarea":
-            self.fields[name] = "text"
+            self.current[name] = "text"
         elif tag == "input":
             kind = (attrs.get("type") or "text").lower()
-            if kind in ("submit", "button", "hidden", "file"):
+            if kind in ("submit", "button", "file"):
                 return
-            self.fields[name] = {"number": "number", "date": "date",
-                                 "checkbox": "check", "radio": "choice"}.get(kind, "text")
+            self.current[name] = {"number": "number", "date": "date", "checkbox": "check",
+                                  "radio": "choice", "hidden": "hidden"}.get(kind, "text")
 
     def handle_endtag(self, tag):
         if tag == "form":
-            self.in_form = False
+            self.current = None
+
+
+def forms_of(html: str) -> list[tuple[str, dict[str, str]]]:
+    parser = Forms()
+    parser.feed(html)
+    return parser.forms
 
 
 def fields_of(html: str) -> dict[str, str]:
-    parser = Fields()
-    parser.feed(html)
-    return parser.fields
+    """The visible fields of a page's POST forms (the page's own form, for a form page)."""
+    return {name: kind for _, fields in forms_of(html) for name, kind in fields.items()
+            if kind != "hidden"}
 
 
 def logged_in(client, console):
@@ -127,10 +135,10 @@ def test_list_views_survive_malformed_arguments(app, client, console):
 
 #: A value each kind of field surely refuses: one field of every post gets it.
 SURELY_INVALID = {"text": "a\x00b", "number": "NaN", "date": "9999-12-31",
-                  "choice": "__unknown__"}
+                  "choice": "__unknown__", "hidden": "__unknown__\x00"}
 BY_KIND = {"text": HOSTILE_TEXT + HOSTILE_NUMBER + HOSTILE_DATE, "number": HOSTILE_NUMBER,
            "date": HOSTILE_DATE, "choice": HOSTILE_CHOICE + HOSTILE_NUMBER,
-           "check": ["y", "\x00", "长" * 300]}
+           "check": ["y", "\x00", "长" * 300], "hidden": HOSTILE_CHOICE + HOSTILE_NUMBER}
 PAGES = {"admin": ["/account/password", "/account/phone", "/admin/designer/new/"],
          "unit": ["/account/password", "/account/phone", "/unit/delegation/new/",
                   "/unit/settings/", "/unit/members/"],
@@ -231,3 +239,87 @@ def test_staff_forms_state_date_ranges_and_column_lengths(as_staff):
         as_text=True)
     assert "日期应在2000-01-01至2100-12-31之间" in page
     assert counts() == before
+
+
+# --- the other pages: every link and button of a console ------------------------------------
+
+QUERY_KEYS = ["period", "year", "id_no", "name", "kind", "page", "code", "q"]
+NUMERIC_KEYS = {"year", "page", "period", "id"}
+#: Links the list and form fuzz above already cover.
+LISTS = ("/new/", "/edit/", "/details/", "sort=", "page_size=", "flt")
+SKIPPED = ("/logout", "/export/", "/delete/", "/static/", "/attachment/", ".pdf",
+           "/certificate", "/template/", "/errors/", "/print/")
+
+
+def crawl(client, start: str, extra: list[str] = (), limit: int = 120):
+    """Pages (GET urls) and POST forms (url, fields) reachable from ``start`` in its console."""
+    from html import unescape
+
+    prefix = start.rstrip("/")
+    seen, queue, pages, forms = set(), [start, *extra], [], []
+    while queue and len(seen) < limit:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        pages.append(url)
+        html = response.get_data(as_text=True)
+        for href in re.findall(r'href="([^"#]+)"', html):
+            href = unescape(href)
+            if href.startswith(prefix) and not any(s in href for s in SKIPPED + LISTS):
+                queue.append(href)
+        for action, fields in forms_of(html):
+            action = unescape(action) or url
+            if action.startswith(prefix) and fields and not any(s in action for s in SKIPPED):
+                forms.append((action, fields))
+    return pages, list(dict.fromkeys((a, tuple(sorted(f.items()))) for a, f in forms))
+
+
+@pytest.mark.parametrize("console", list(CONSOLES))
+def test_every_page_and_button_survives_hostile_arguments(client, console):
+    from urllib.parse import parse_qsl, urlsplit
+
+    logged_in(client, console)
+    review = []
+    if console == "admin":  # the review buttons live on the filings' detail pages
+        listing = client.get("/admin/admin_application/").get_data(as_text=True)
+        review = [f"/admin/admin_application/details/?id={n}"
+                  for n in re.findall(r"details/\?id=(\d+)", listing)[:6]]
+    pages, forms = crawl(client, f"/{console}/", review)
+    assert len(pages) >= 5 and forms
+
+    # Every page with every query key at once, in rounds that rotate the hostile values
+    # over keys and pages (a generated table, so that no page is left to chance).
+    for p, url in enumerate(pages):
+        parts = urlsplit(url)
+        keys = list(dict.fromkeys([k for k, _ in parse_qsl(parts.query)] + QUERY_KEYS))
+        for round_ in range(len(HOSTILE_NUMBER)):
+            args = {k: HOSTILE_NUMBER[round_] if k in NUMERIC_KEYS else
+                    HOSTILE[(round_ * 7 + n + p) % len(HOSTILE)] for n, k in enumerate(keys)}
+            assert_answered(client.get(parts.path, query_string=args), (parts.path, args))
+
+    @settings(FUZZ, max_examples=40)
+    @given(data=st.data())
+    def run(data):
+        action, fields = data.draw(st.sampled_from(forms))
+        post_hostile(client, action, dict(fields), data)
+
+    run()
+
+
+@pytest.mark.parametrize("url", [
+    "/unit/query/pension/?id_no=330106198507210020&name=x&year=99999999999999999999",
+    "/unit/filing/99999999999999999999/",
+    "/unit/unit_enrollment/details/?id=99999999999999999999",
+    "/unit/import/batch/2147483648/",
+])
+def test_huge_numbers_in_urls_answer_a_page_or_404(unit_a, url):
+    assert unit_a.get(url).status_code in (200, 404)
+
+
+def test_nul_in_any_argument_answers_400_in_chinese(unit_a):
+    response = unit_a.get("/unit/query/pension/?id_no=a%00b&name=x")
+    assert response.status_code == 400 and "无效字符" in response.get_data(as_text=True)

@@ -128,3 +128,46 @@ def test_an_empty_batch_filing_cannot_be_approved(unit_a):
     assert response.status_code == 200
     assert "没有数据行" in response.get_data(as_text=True)
     assert db.session.get(Application, application.id).state == "in_review"
+
+
+def test_two_connections_racing_for_one_person_leave_one_claim(app):
+    """Two transactions at once on real connections (not the test's savepoints): the unique
+    key lets one claim through and answers the other with IntegrityError, on either database."""
+    import threading
+
+    from sqlalchemy.exc import IntegrityError
+
+    from models import FilingClaim
+
+    engine = db.engine
+    with engine.connect() as conn:
+        application_id, unit_id = conn.execute(sa.select(Application.id, Application.unit_id)
+                                               .where(Application.unit_id.is_not(None))
+                                               .limit(1)).one()
+    row = {"unit_id": unit_id, "business": "enroll", "id_no": "RACE-TEST-000000000",
+           "application_id": application_id}
+    outcome = []
+
+    def second():
+        with engine.connect() as conn:
+            try:
+                with conn.begin():
+                    conn.execute(sa.insert(FilingClaim), row)
+                outcome.append("inserted")
+            except IntegrityError:
+                outcome.append("refused")
+
+    first = engine.connect()
+    try:
+        transaction = first.begin()
+        first.execute(sa.insert(FilingClaim), row)
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(0.5)  # the second waits on the first's uncommitted row
+        transaction.commit()
+        racer.join(10)
+        assert outcome == ["refused"]
+    finally:
+        first.close()
+        with engine.begin() as conn:
+            conn.execute(sa.delete(FilingClaim).where(FilingClaim.id_no == row["id_no"]))

@@ -126,3 +126,13 @@ def test_import_dates_keep_to_the_range_of_their_column(unit_a):
     assert batch.rows_good == 0
     assert "日期应在1951-01-01至" in reasons(batch)[2] and "日期应在1951-01-01至" in \
         reasons(batch)[3]
+
+
+def test_a_fifteen_digit_number_is_converted_and_held_for_confirmation(unit_a):
+    batch, _ = upload(unit_a, filled(unit_a, [["330106500101001", "老", None, "2026-11-01",
+                                                8000, "五险"]]))
+    assert batch.rows_good == 0
+    assert "已转换为18位：33010619500101001X" in reasons(batch)[2]
+    unit_a.post(f"/unit/import/batch/{batch.id}/confirm/",
+                data={"csrf_token": csrf_token(unit_a), "row_no": "2"})
+    assert db.session.get(ImportBatch, batch.id).rows[0]["id_no"] == "33010619500101001X"

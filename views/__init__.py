@@ -2,12 +2,13 @@
 from models import clock
 from rules.masking import mask
 from rules.workflow import Action
-from views import account, auth, chrome, portal, queries
+from views import account, auth, chrome, hardening, portal, queries
 from views.base import shown_identifier
 from views.consoles import build_consoles
 
 
 def init_app(app) -> None:
+    hardening.init_app(app)  # before any route: bounded <int:…> arguments
     app.jinja_env.filters["action_label"] = Action.label_of
     app.jinja_env.filters["office_time"] = clock.shown
     app.jinja_env.filters["office_date"] = lambda value: clock.shown(value)[:10]

@@ -31,6 +31,10 @@ def _pdf(data: bytes, name: str) -> Response:
         "Content-Disposition": f"inline; filename={name}", "Cache-Control": "no-store"})
 
 
+#: The first year a pension account can have.
+MIN_YEAR = 1951
+
+
 class QueryDesk(KindGate, BaseView):
     """A console page for one kind of account."""
 
@@ -96,6 +100,9 @@ class UnitQueryDesk(QueryDesk):
     def pension(self):
         id_no, name = request.args.get("id_no", ""), request.args.get("name", "")
         year = request.args.get("year", type=int)
+        if year is not None and not MIN_YEAR <= year <= clock.today().year:
+            flash(f"年度应在{MIN_YEAR}至{clock.today().year}之间", "error")
+            year = None
         rows = pension_accounts(self.unit_id, id_no, name, year) if id_no and name else None
         return self.render("query/pension.html", rows=rows, id_no=id_no, name=name, year=year)
 
