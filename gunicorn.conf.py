@@ -26,6 +26,23 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = None  # the app writes one log line per request (observability.py)
 errorlog = "-"
+if (settings.LOG_FORMAT or ("json" if settings.WANGBAN_ENV == "production" else "text")) \
+        == "json":
+    # gunicorn's own lines (boot, worker timeouts, an error while streaming a body, with its
+    # traceback) as JSON too, so one parser reads the whole stream.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"}}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO",
+                                       "propagate": False}},
+    }
 forwarded_allow_ips = "*" if settings.TRUSTED_PROXIES else "127.0.0.1"
 # No control socket: it lives at one path per user, so two servers on a machine would share it.
 control_socket_disable = True
