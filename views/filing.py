@@ -24,7 +24,8 @@ from models import (
 )
 from models.attachments import BadUpload, missing_materials, store_attachment
 from models.audit import record
-from models.filings import open_filing
+from models.errors import Refusal
+from models.filings import open_filing, remove_material
 from models.handlers import enrollment_facts
 from models.receipts import NoReceipt, issue_receipt
 from models.scope import scope_clause
@@ -305,6 +306,23 @@ class FilingDesk(KindGate, BaseView):
             db.session.rollback()
             flash(str(error), "error")
         return redirect(url_for(".detail", application_id=application.id))
+
+    @expose("/attachment/<int:attachment_id>/remove/", methods=("POST",))
+    def remove_attachment(self, attachment_id):
+        """Take a material off a filing before it is (re)submitted, to replace it."""
+        attachment = scoped_or_404(Attachment, attachment_id)
+        application_id, file_name = attachment.application_id, attachment.file_name
+        if not _may_file(self.actor, attachment.application.item):
+            abort(403)
+        try:
+            remove_material(attachment, actor_id=self.actor.account_id,
+                            actor_label=str(current_user), ip=client_ip())
+            db.session.commit()
+            flash(f"已删除材料：{file_name}，请上传新的文件", "info")
+        except Refusal as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        return redirect(url_for(".detail", application_id=application_id))
 
     @expose("/attachment/<int:attachment_id>/")
     def attachment(self, attachment_id):
