@@ -78,3 +78,13 @@ def next_state(state: State, action: Action, party: Party) -> State:
 def actions_from(state: State, party: Party) -> list[Action]:
     """Actions ``party`` may take on a filing in ``state``, in table order."""
     return [a for (s, a), t in TRANSITIONS.items() if s == state and party in t.by]
+
+
+#: The comment on the 办结 that follows an approval at once.
+CLOSED_ON_APPROVAL = "审核通过，无需到窗口核验原件，自动办结"
+
+
+def closes_on_approval(materials: list | None) -> bool:
+    """An approved filing is finished (办结) at once, unless the original of a material must
+    be brought to the office first (``"original": true`` in the item's material list)."""
+    return not any(isinstance(m, dict) and m.get("original") for m in materials or [])

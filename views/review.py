@@ -19,7 +19,14 @@ from models.workflow import message_of, transition
 from rules import permissions as p
 from rules.identity import mask_id
 from rules.workdays import workdays_left
-from rules.workflow import Action, Party, State, actions_from
+from rules.workflow import (
+    CLOSED_ON_APPROVAL,
+    Action,
+    Party,
+    State,
+    actions_from,
+    closes_on_approval,
+)
 from views.auth import client_ip, current_actor
 from views.base import scoped_or_404
 from views.filing import send_attachment
@@ -135,6 +142,15 @@ class ReviewView(ReadOnlyStaffView):
             state_style=STATE_STYLE.get(State(application.state), "secondary"),
             return_url=request.args.get("url") or self.get_url(".index_view"))
 
+    def _decide(self, application, action_, comment="", version=None) -> str | None:
+        """Run a reviewer's action; an approval that needs no originals also closes the
+        filing (办结), so neither side waits for a second click. None, or the refusal."""
+        refusal = self._apply(application, action_, comment, version)
+        if refusal is None and action_ == Action.APPROVE and \
+                closes_on_approval(application.item.materials):
+            refusal = self._apply(application, Action.COMPLETE, CLOSED_ON_APPROVAL)
+        return refusal
+
     def _apply(self, application, action_, comment="", version=None) -> str | None:
         """Run one transition in a savepoint; None on success, else the refusal message."""
         savepoint = db.session.begin_nested()
@@ -161,11 +177,15 @@ class ReviewView(ReadOnlyStaffView):
             abort(400)
         comment = "；".join(part for part in (request.form.get("reason", "").strip(),
                                               request.form.get("comment", "").strip()) if part)
-        refusal = self._apply(application, action_, comment,
-                              request.form.get("version", type=int))
+        refusal = self._decide(application, action_, comment,
+                               request.form.get("version", type=int))
         db.session.commit()
-        flash(refusal or DONE.get(action_, f"{action_.label}成功"),
-              "error" if refusal else "info")
+        done = DONE.get(action_, f"{action_.label}成功")
+        if action_ == Action.APPROVE and application.state == State.COMPLETED:
+            done = "已审核通过并办结，申请人可查看结果并评价"
+        elif action_ == Action.APPROVE:
+            done = "已审核通过，待申请人到窗口核验原件后办结"
+        flash(refusal or done, "error" if refusal else "info")
         return redirect(url_for(".details_view", id=application_id))
 
     @expose("/delivery/<int:application_id>/", methods=("POST",))
@@ -210,7 +230,7 @@ class ReviewView(ReadOnlyStaffView):
     def _bulk(self, ids, action_, comment=""):
         done, refused = 0, []
         for application in self.scoped_rows(ids):
-            message = self._apply(application, action_, comment)
+            message = self._decide(application, action_, comment)
             if message:
                 refused.append(f"办件{application.id}：{message}")
             else:
