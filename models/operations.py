@@ -35,7 +35,13 @@ from rules.delegation import DelegationRefused, check_limit, check_manage, check
 from rules.eligibility import Refused
 from rules.identity import InvalidValue
 from rules.permissions import Actor
-from rules.workflow import Action, State, TransitionRefused
+from rules.workflow import (
+    CLOSED_ON_APPROVAL,
+    Action,
+    State,
+    TransitionRefused,
+    closes_on_approval,
+)
 
 
 @dataclass(frozen=True)
@@ -188,9 +194,16 @@ def act(by: By, application: Application, action: Action, *, comment: str = "",
             not (application.payload or {}).get("rows"):
         raise Refusal("批量办件没有任何数据行，不能提交")
     with refusing():
-        return transition(application, action, by.actor, comment=comment,
-                          expected_version=expected_version, actor_label=by.label, ip=by.ip,
-                          today=today)
+        state = transition(application, action, by.actor, comment=comment,
+                           expected_version=expected_version, actor_label=by.label, ip=by.ip,
+                           today=today)
+        if action == Action.APPROVE and closes_on_approval(application.spec.materials):
+            # Nothing to bring to the counter: the approval finishes the filing (办结), so
+            # neither side waits for a second click.
+            state = transition(application, Action.COMPLETE, by.actor,
+                               comment=CLOSED_ON_APPROVAL, actor_label=by.label, ip=by.ip,
+                               today=today)
+        return state
 
 
 def delete_filing(by: By, application: Application) -> None:

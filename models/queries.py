@@ -15,6 +15,12 @@ from rules.codes import BenefitKind, EnrollmentStatus, InsuranceKind, PaymentSta
 ZERO = Decimal("0.00")
 
 
+def latest_period(unit_id: int) -> str | None:
+    """The last settlement period the unit has contributions for (an index range scan)."""
+    return db.session.scalar(sa.select(sa.func.max(Contribution.period)).where(
+        Contribution.unit_id == unit_id))
+
+
 def payables(unit_id: int, period: str) -> list[dict]:
     """社保应付信息: per insurance kind, the unit part, the personal part and the total."""
     rows = db.session.execute(

@@ -95,3 +95,13 @@ def step_allows(action: Action, step: int, steps: int) -> bool:
 def step_days(time_limit_days: int, shares: list[int]) -> list[int]:
     """Each step's working days: its share of the item's time limit, at least one."""
     return [max(1, round(time_limit_days * share / 100)) for share in shares]
+
+
+#: The comment on the 办结 that follows an approval at once.
+CLOSED_ON_APPROVAL = "审核通过，无需到窗口核验原件，自动办结"
+
+
+def closes_on_approval(materials: list | None) -> bool:
+    """An approved filing is finished (办结) at once, unless the original of a material must
+    be brought to the office first (``"original": true`` in the item's material list)."""
+    return not any(isinstance(m, dict) and m.get("original") for m in materials or [])

@@ -106,3 +106,31 @@ def test_the_unit_reads_the_reject_reason_in_its_list_of_filings(as_staff):
     switch(client, "unit", REP_A, UNIT_A)
     html = client.get("/unit/unit_application/?flt0_0=rejected").get_data(as_text=True)
     assert "退回原因：劳动合同缺少签字页" in html
+
+
+def test_approval_closes_a_filing_that_needs_no_originals(as_staff):
+    client = as_staff("reviewer")
+    application = _one(State.IN_REVIEW)
+    page = review(client, application.id, "approve").get_data(as_text=True)
+    assert "已审核通过并办结" in page
+    application = db.session.get(Application, application.id)
+    assert application.state == State.COMPLETED
+    assert [e.action for e in application.events][-2:] == ["approve", "complete"]
+    switch(client, "unit", REP_A, UNIT_A)
+    mine = client.get(f"/unit/filing/{application.id}/").get_data(as_text=True)
+    assert "已办结" in mine and "欢迎在页面下方评价" in mine
+
+
+def test_approval_waits_for_originals_when_the_item_asks_for_them(as_staff):
+    client = as_staff("reviewer")
+    application = _one(State.IN_REVIEW)
+    item = application.item
+    item.materials = [{**m, "original": True} for m in item.materials] or [
+        {"code": "id", "label": "身份证", "required": False, "original": True}]
+    db.session.commit()
+    page = review(client, application.id, "approve").get_data(as_text=True)
+    assert "待申请人到窗口核验原件后办结" in page
+    assert db.session.get(Application, application.id).state == State.APPROVED
+    switch(client, "unit", REP_A, UNIT_A)
+    mine = client.get(f"/unit/filing/{application.id}/").get_data(as_text=True)
+    assert "请携带申报材料原件到受理窗口核验" in mine

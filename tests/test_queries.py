@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from models import BenefitPayment, Contribution, Enrollment, Person, Unit, db
+from models.queries import latest_period
 from rules.codes import InsuranceKind
 from rules.contribution import amounts
 from tests.conftest import PERSON, UNIT_A, UNIT_B
@@ -41,9 +42,11 @@ def test_payables_follow_the_contribution_rule(unit_a):
     assert detail.count("<tr><td>") == len(wages)
 
 
-def test_payables_default_to_the_current_period_and_check_the_format(unit_a):
+def test_payables_open_on_the_latest_settled_period_and_check_the_format(unit_a):
     html = unit_a.get("/unit/query/payables/").get_data(as_text=True)
-    assert "该结算期没有应缴记录" in html  # nothing is due yet for the current month
+    latest = latest_period(_unit(UNIT_A).id)
+    assert latest and f'value="{latest}"' in html  # not the unsettled current month
+    assert "该结算期没有应缴记录" not in html and 'data-kind="110"' in html
     bad = unit_a.get("/unit/query/payables/?period=202613").get_data(as_text=True)
     assert "结算期格式应为YYYYMM" in bad
 

@@ -1,13 +1,15 @@
-"""Printable filing receipts (办件回执) with a QR code that opens the verification page."""
+"""Printable filing receipts (办件回执) with a QR code that opens the verification page, and
+materials taken off a filing that was sent back."""
 from __future__ import annotations
 
 import re
 
 import sqlalchemy as sa
 
-from models import Application, Certificate, db
+from models import Application, Attachment, AuditEvent, Certificate, db
 from rules.workflow import State
-from tests.conftest import UNIT_A
+from tests.conftest import UNIT_A, csrf_token
+from tests.helpers import upload
 
 
 def _filing(state):
@@ -48,3 +50,38 @@ def test_another_units_filing_has_no_receipt(unit_a):
     other = db.session.scalars(sa.select(Application).where(
         Application.state == State.SUBMITTED, ~Application.unit.has(uscc=UNIT_A))).first()
     assert unit_a.get(f"/unit/filing/{other.id}/receipt/").status_code == 404
+
+
+def test_a_sent_back_filings_material_is_removed_and_replaced_before_resubmitting(unit_a):
+    client = unit_a
+    application = _filing(State.REJECTED)
+    page = upload(client, "unit", application.id, application.item.materials[0]["code"],
+                  name="旧文件.pdf").get_data(as_text=True)
+    attachment = db.session.scalar(sa.select(Attachment).where(
+        Attachment.application_id == application.id, Attachment.file_name == "旧文件.pdf"))
+    attachment_id = attachment.id
+    assert f"/unit/filing/attachment/{attachment_id}/remove/" in page
+    done = client.post(f"/unit/filing/attachment/{attachment_id}/remove/",
+                       data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+    assert "已删除材料：旧文件.pdf" in done.get_data(as_text=True)
+    assert db.session.get(Attachment, attachment_id) is None
+    assert db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "application:remove_material",
+        AuditEvent.object_id == str(application.id))) is not None
+
+
+def test_a_material_of_a_filing_under_review_stays(unit_a):
+    attachment = db.session.scalars(sa.select(Attachment).join(Application).where(
+        Application.state.in_([State.SUBMITTED, State.IN_REVIEW, State.COMPLETED]),
+        Application.unit.has(uscc=UNIT_A))).first()
+    if attachment is None:  # the demo files no materials: add one to a submitted filing
+        application = _filing(State.SUBMITTED)
+        attachment = Attachment(application_id=application.id, material="x", file_name="a.pdf",
+                                content_type="application/pdf", size=1, sha256="0" * 64,
+                                stored_path="none", uploaded_by_id=None)
+        db.session.add(attachment)
+        db.session.commit()
+    response = unit_a.post(f"/unit/filing/attachment/{attachment.id}/remove/",
+                           data={"csrf_token": csrf_token(unit_a)}, follow_redirects=True)
+    assert "材料不能删除" in response.get_data(as_text=True)
+    assert db.session.get(Attachment, attachment.id) is not None

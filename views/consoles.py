@@ -37,8 +37,11 @@ TASKS = {
     "unit_members": "单位管理", "unit_grant": "单位管理", "unit_institutions": "单位管理",
     "admin_counter": "受理",
 }
+#: Staff menus named by the task a clerk comes for (the modules name them by subject).
+RENAMED = {"业务经办": "审核", "待遇与缴费": "查询"}
 #: Categories in the order a console's menu shows them (others follow as registered).
-CATEGORY_ORDER = {"admin": ["受理", "业务经办"], "unit": ["办事", "查询", "单位管理"]}
+CATEGORY_ORDER = {"admin": ["受理", "审核", "基础数据", "查询"],
+                  "unit": ["办事", "查询", "单位管理"]}
 
 
 def _manager(actor) -> bool:
@@ -69,10 +72,11 @@ class TaskMenuView(MenuView):
 
 
 class TaskAdmin(Admin):
-    """An Admin whose menu groups entries by task (``TASKS``) and hides them per actor."""
+    """An Admin whose menu groups entries by task (``TASKS``, ``RENAMED``) and hides them
+    per actor (``SHOWN_TO``)."""
 
     def _add_view_to_menu(self, view) -> None:
-        view.category = view.category or TASKS.get(view.endpoint)
+        view.category = RENAMED.get(view.category, view.category) or TASKS.get(view.endpoint)
         self.add_menu_item(TaskMenuView(view.name, view), view.category)
 
     def add_link(self, link: MenuLink) -> None:

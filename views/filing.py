@@ -23,7 +23,7 @@ from models import (
 )
 from models.attachments import BadUpload, missing_materials
 from models.errors import Refusal
-from models.filings import open_filing
+from models.filings import open_filing, remove_material
 from models.handlers import enrollment_facts
 from models.imports import new_batch
 from models.operations import (
@@ -308,6 +308,23 @@ class FilingDesk(KindGate, BaseView):
         except Refusal as refusal:
             flash_refusal(refusal)
         return redirect(url_for(".detail", application_id=application.id))
+
+    @expose("/attachment/<int:attachment_id>/remove/", methods=("POST",))
+    def remove_attachment(self, attachment_id):
+        """Take a material off a filing before it is (re)submitted, to replace it."""
+        attachment = scoped_or_404(Attachment, attachment_id)
+        application_id, file_name = attachment.application_id, attachment.file_name
+        if not _may_file(self.actor, attachment.application.item):
+            abort(403)
+        try:
+            remove_material(attachment, actor_id=self.actor.account_id,
+                            actor_label=str(current_user), ip=client_ip())
+            db.session.commit()
+            flash(f"已删除材料：{file_name}，请上传新的文件", "info")
+        except Refusal as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        return redirect(url_for(".detail", application_id=application_id))
 
     @expose("/attachment/<int:attachment_id>/")
     def attachment(self, attachment_id):

@@ -9,6 +9,7 @@ from models.certificate import issue
 from models.queries import (
     benefit_detail,
     benefits,
+    latest_period,
     payable_detail,
     payables,
     payment_records,
@@ -66,7 +67,9 @@ class UnitQueryDesk(QueryDesk):
 
     @expose("/payables/")
     def payables(self):
-        period = self._period()
+        # Opens on the latest settled period: the current month is not settled yet.
+        period = self._period() if request.args.get("period") else \
+            latest_period(self.unit_id) or self._period()
         rows = payables(self.unit_id, period) if period else []
         return self.render("query/payables.html", period=period or "", rows=rows)
 

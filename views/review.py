@@ -20,7 +20,14 @@ from models.workflow import message_of
 from rules import masking, policy
 from rules import permissions as p
 from rules.workdays import workdays_left
-from rules.workflow import Action, Party, State, actions_from, step_allows, step_days
+from rules.workflow import (
+    Action,
+    Party,
+    State,
+    actions_from,
+    step_allows,
+    step_days,
+)
 from views.auth import client_ip, current_actor
 from views.base import flash_refusal, scoped_or_404
 from views.filing import send_attachment
@@ -165,10 +172,14 @@ class ReviewView(ReadOnlyStaffView):
         comment = "；".join(part for part in (request.form.get("reason", "").strip(),
                                               request.form.get("comment", "").strip()) if part)
         refusal = self._apply(application, action_, comment,
-                              request.form.get("version", type=int))
+                               request.form.get("version", type=int))
         db.session.commit()
-        flash(refusal or DONE.get(action_, f"{action_.label}成功"),
-              "error" if refusal else "info")
+        done = DONE.get(action_, f"{action_.label}成功")
+        if action_ == Action.APPROVE and application.state == State.COMPLETED:
+            done = "已审核通过并办结，申请人可查看结果并评价"
+        elif action_ == Action.APPROVE:
+            done = "已审核通过，待申请人到窗口核验原件后办结"
+        flash(refusal or done, "error" if refusal else "info")
         return redirect(url_for(".details_view", id=application_id))
 
     @expose("/delivery/<int:application_id>/", methods=("POST",))

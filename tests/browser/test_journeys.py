@@ -312,7 +312,8 @@ def test_queries_and_certificates(visitor):
     visitor.check_page()
     page.get_by_role("link", name=re.compile("社保应付")).first.click()
     page.wait_for_load_state()
-    assert page.locator("#payables tbody tr").count() > 0  # opens on a settled period
+    assert page.locator("#payables tr[data-kind]").count() == 5  # opens on a settled period
+    assert page.locator("#period").input_value() == "202610"  # the demo's last period
     visitor.check_page()
     page.goto("/unit/query/certificate/")
     visitor.check_page()
