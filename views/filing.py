@@ -24,6 +24,7 @@ from models.attachments import BadUpload, missing_materials
 from models.errors import Refusal
 from models.handlers import enrollment_facts
 from models.imports import new_batch
+from models.lookups import suspension_facts
 from models.operations import (
     By,
     act,
@@ -360,6 +361,17 @@ class FilingDesk(KindGate, BaseView):
             if held is not None:
                 answer["name"] = held
         return jsonify(answer)
+
+    @expose("/lookup/suspend/")
+    def lookup_suspend(self):
+        """The suspension form's lookup by 社会保障号: the employee's name and enrollment."""
+        if self.actor.kind != AccountKind.UNIT_MEMBER:
+            abort(403)
+        try:
+            id_no = validate_resident_id(request.args.get("id_no", ""))
+        except InvalidValue as error:
+            return jsonify(ok=False, message=str(error))
+        return jsonify(suspension_facts(self.actor.unit_id, id_no))
 
     @expose("/workbench/")
     def workbench(self):
