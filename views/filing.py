@@ -51,7 +51,7 @@ from rules.workflow import Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
 from views.forms import flash_form_errors
-from views.item_form import form_for, labelled_payload, payload_of
+from views.item_form import form_for, labelled_payload, payload_of, printed_payload
 from views.queries import person_certificate
 
 SHEETS = {"form": "申请表", "publicity": "公示表"}
@@ -326,7 +326,7 @@ class FilingDesk(KindGate, BaseView):
             abort(404)
         return self.render("filing/print.html", application=application, title=SHEETS[sheet],
                            sheet=sheet, today=clock.today(),
-                           fields=labelled_payload(application.item, application.payload or {}))
+                           fields=printed_payload(application.item, application.payload or {}))
 
     @expose("/<int:application_id>/certificate/")
     def certificate(self, application_id):

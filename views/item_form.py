@@ -9,6 +9,7 @@ from wtforms import DateField, DecimalField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
+from rules.masking import mask
 from views.forms import rule as rule_validator
 
 
@@ -79,3 +80,15 @@ def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
             value = dict(tuple(c) for c in spec.get("choices", [])).get(value, value)
         rows.append((spec.get("label") or spec["name"], value))
     return rows
+
+
+#: Field types printed masked (the manuals' 公示表 and prints show 3*****20, 1*****01).
+MASKED_TYPES = frozenset({"id_no", "person", "phone"})
+
+
+def printed_payload(item, payload: dict) -> list[tuple[str, str]]:
+    """``labelled_payload`` for a printed sheet: ID numbers and phones masked."""
+    masked = {spec.get("label") or spec["name"] for spec in item.form_fields or []
+              if spec["type"] in MASKED_TYPES}
+    return [(label, mask(value) if label in masked and value else value)
+            for label, value in labelled_payload(item, payload)]
