@@ -6,6 +6,7 @@ import random
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 from stdnum.cn import ric
 
 from models import (
@@ -27,6 +28,7 @@ from models import (
     db,
     hash_password,
 )
+from models.attachments import store_attachment
 from models.calendar import deadline_after
 from models.catalogue import load_catalogue, stamp_versions
 from models.claims import claim_people
@@ -75,11 +77,18 @@ INDIVIDUAL = ("张伟", "360426199101010071", "13800000003")
 #: The service items come from the catalogue files (catalogue/*.json), as in every database.
 
 
-def make_id_no(rng: random.Random, used: set[str]) -> str:
-    """A valid resident ID number with a real region code, unique within ``used``."""
+#: City codes that existed before 1983 (the county codes above are valid only from then):
+#: the birthplaces of the retirees, born 1955-1964.
+OLD_REGIONS = ["330100", "330200", "330300", "320100", "360100"]
+
+
+def make_id_no(rng: random.Random, used: set[str], born_from: dt.date = dt.date(1965, 1, 1),
+               born_days: int = 38 * 365, regions: list[str] = REGIONS) -> str:
+    """A valid resident ID number with a real region code, unique within ``used``, born in
+    ``born_days`` days from ``born_from`` (the defaults keep the demo's numbers)."""
     while True:
-        region = rng.choice(REGIONS)
-        birth = dt.date(1965, 1, 1) + dt.timedelta(days=rng.randrange(0, 38 * 365))
+        region = rng.choice(regions)
+        birth = born_from + dt.timedelta(days=rng.randrange(0, born_days))
         body = f"{region}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
         number = body + ric.calc_check_digit(body + "0")  # stdnum skips the last character
         # stdnum's stricter birth-year rule keeps the README's demo accounts the same numbers
@@ -214,14 +223,17 @@ class _Loader:
                     status=(PaymentStatus.OVERDUE if overdue else PaymentStatus.PAID).value,
                     paid_on=None if overdue else dt.date(int(period[:4]), int(period[4:]), 15)))
         db.session.execute(sa.insert(Contribution), contributions)
+        balance = Decimal("0.00")
         for year in (2025, 2026):
             months = [p for p in periods if p.startswith(str(year))]
             base, _, personal = amounts(wage, InsuranceKind.PENSION)
+            paid = personal * len(months)
+            interest = pension_interest(balance, paid)
+            balance = balance + paid + interest  # the running total, year after year
             db.session.add(PensionAccount(
                 person_id=person.id, year=year, months_paid=len(months),
-                base_total=base * len(months), personal_paid=personal * len(months),
-                interest=(personal * len(months) * Decimal("0.0262")).quantize(Decimal("0.01")),
-                balance=personal * len(months) * (year - 2024)))
+                base_total=base * len(months), personal_paid=paid, interest=interest,
+                balance=balance))
         if self.rng.random() < 0.1:
             kind = self.rng.choice([BenefitKind.MATERNITY, BenefitKind.INJURY])
             db.session.add(BenefitPayment(
@@ -300,7 +312,9 @@ class _Loader:
         for unit in units:
             for n in range(3):
                 name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
-                person = Person(id_no=make_id_no(rng, self.used_ids), name=name)
+                # Retired in 2025: born 1955-1964, so every one is past retirement age.
+                person = Person(id_no=make_id_no(rng, self.used_ids, dt.date(1955, 1, 1),
+                                                 3652, OLD_REGIONS), name=name)
                 db.session.add(person)
                 db.session.flush()
                 db.session.add(Enrollment(
@@ -331,7 +345,44 @@ class _Loader:
                              actor=account, at=at + dt.timedelta(minutes=10)),
         ])
         db.session.flush()
+        # The filing waits for the unit with its required signed form (签字盖章的申请表).
+        store_attachment(app, "form", "人才认定备案申请表（已签字）.pdf",
+                         signed_form_pdf(person, unit), account.id,
+                         current_app.config["UPLOAD_DIR"])
         claim_people(app)
+
+
+#: Yearly interest on a personal pension account: on the opening balance for the year, and
+#: on the year's contributions for half a year on average.
+PENSION_RATE = Decimal("0.0262")
+
+
+def pension_interest(opening: Decimal, paid: Decimal) -> Decimal:
+    """A year's interest on the account, as the office credits it at the year's end."""
+    return (opening * PENSION_RATE + paid * PENSION_RATE / 2).quantize(Decimal("0.01"))
+
+
+def signed_form_pdf(person: Person, unit: Unit) -> bytes:
+    """The demo's scanned, signed 人才认定备案申请表 (a one-page PDF)."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setFont("STSong-Light", 16)
+    pdf.drawCentredString(A4[0] / 2, A4[1] - 72, "人才认定备案申请表")
+    pdf.setFont("STSong-Light", 11)
+    for n, line in enumerate([f"姓名：{person.name}", f"工作单位：{unit.name}",
+                              "申请人（签字）：" + person.name, f"单位（盖章）：{unit.name}"]):
+        pdf.drawString(72, A4[1] - 120 - 24 * n, line)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
 def load_demo() -> str:

@@ -68,24 +68,36 @@ def benefit_detail(unit_id: int, period: str, kind: str, name: str = "", id_no: 
     return db.session.execute(query.order_by(Person.id_no)).all()
 
 
-def payment_records(unit_id: int, periods: int = 24) -> list[dict]:
-    """单位缴费信息查询: per period the amount due and paid, and the status."""
+def payment_records(unit_id: int, periods: int = 24, *, start: str | None = None,
+                    end: str | None = None, kind: str | None = None,
+                    status: str | None = None) -> list[dict]:
+    """单位缴费信息查询: per period the amount due and paid, and the status; narrowed by a
+    period range (YYYYMM, inclusive), one insurance kind and the period's status."""
     due = sa.func.sum(Contribution.unit_amount + Contribution.personal_amount)
     paid = sa.func.sum(sa.case((Contribution.status == PaymentStatus.PAID,
                                 Contribution.unit_amount + Contribution.personal_amount),
                                else_=0))
     overdue = sa.func.count().filter(Contribution.status == PaymentStatus.OVERDUE)
     unpaid = sa.func.count().filter(Contribution.status == PaymentStatus.UNPAID)
+    where = [Contribution.unit_id == unit_id]
+    if start:
+        where.append(Contribution.period >= start)
+    if end:
+        where.append(Contribution.period <= end)
+    if kind:
+        where.append(Contribution.kind == kind)
     rows = db.session.execute(
         sa.select(Contribution.period, due, paid, overdue, unpaid)
-        .where(Contribution.unit_id == unit_id).group_by(Contribution.period)
+        .where(*where).group_by(Contribution.period)
         .order_by(Contribution.period.desc()).limit(periods)).all()
     out = []
     for period, total, paid_total, n_overdue, n_unpaid in rows:
-        status = PaymentStatus.OVERDUE if n_overdue else PaymentStatus.UNPAID if n_unpaid \
+        state = PaymentStatus.OVERDUE if n_overdue else PaymentStatus.UNPAID if n_unpaid \
             else PaymentStatus.PAID
+        if status and state != status:
+            continue
         out.append({"period": period, "due": total or ZERO, "paid": Decimal(paid_total or 0),
-                    "status": status})
+                    "status": state})
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from rules.codes import InsuranceKind, PaymentStatus
 from rules.identity import InvalidValue
 
 
@@ -27,3 +28,27 @@ def previous(period: str, months: int = 1) -> str:
     """The period ``months`` before ``period``."""
     index = int(period[:4]) * 12 + int(period[4:]) - 1 - months
     return f"{index // 12:04d}{index % 12 + 1:02d}"
+
+
+def payment_conditions(args, today: dt.date) -> tuple[dict, list[str]]:
+    """The payment query's conditions from a form (起止结算期, 险种, 缴费状态), and the
+    Chinese problems with them; an empty field sets no condition."""
+    conditions: dict = {}
+    problems: list[str] = []
+    for key, label in (("start", "起始结算期"), ("end", "截止结算期")):
+        if (args.get(key) or "").strip():
+            try:
+                conditions[key] = parse_period(args.get(key), today)
+            except InvalidValue as error:
+                problems.append(f"{label}：{error}")
+    if "start" in conditions and "end" in conditions and conditions["start"] > conditions["end"]:
+        problems.append("起始结算期不能晚于截止结算期")
+    for key, enum, label in (("kind", InsuranceKind, "险种"),
+                             ("status", PaymentStatus, "缴费状态")):
+        value = (args.get(key) or "").strip()
+        if value:
+            if value not in {m.value for m in enum}:
+                problems.append(f"{label}不正确")
+            else:
+                conditions[key] = value
+    return conditions, problems

@@ -19,9 +19,9 @@ from flask_admin.contrib.sqla import ModelView
 from app import create_app
 from models import (
     Account,
-    DeliveryAddress,
     Application,
     Attachment,
+    DeliveryAddress,
     Enrollment,
     Grant,
     ImportBatch,

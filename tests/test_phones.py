@@ -6,7 +6,7 @@ import random
 
 import sqlalchemy as sa
 
-from models import AuditEvent, Person, SmsOutbox, db
+from models import Person, SmsOutbox, db
 from models.accounts import PHONE_TAKEN
 from models.demo import make_id_no
 from tests.conftest import PERSON, csrf_token, login

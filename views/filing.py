@@ -26,6 +26,7 @@ from models.errors import Refusal
 from models.filings import open_filing, remove_material
 from models.handlers import enrollment_facts
 from models.imports import new_batch
+from models.lookups import suspension_facts
 from models.operations import (
     By,
     act,
@@ -53,7 +54,7 @@ from rules.workflow import Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
 from views.forms import flash_form_errors
-from views.item_form import form_for, labelled_payload, payload_of
+from views.item_form import form_for, labelled_payload, payload_of, printed_payload
 from views.queries import person_certificate
 
 SHEETS = {"form": "申请表", "publicity": "公示表"}
@@ -350,13 +351,13 @@ class FilingDesk(KindGate, BaseView):
             abort(404)
         return self.render("filing/print.html", application=application, title=SHEETS[sheet],
                            sheet=sheet, today=clock.today(),
-                           fields=labelled_payload(application.spec, application.payload or {}))
+                           fields=printed_payload(application.spec, application.payload or {}))
 
     @expose("/<int:application_id>/receipt/")
     def receipt(self, application_id):
         """A printable 回执 of a received filing, with a QR code that verifies it."""
         application = scoped_or_404(Application, application_id)
-        fields = labelled_payload(application.item, application.payload or {})
+        fields = printed_payload(application.spec, application.payload or {})
         submitted = clock.shown(application.submitted_at)
         try:
             receipt = issue_receipt(application, fields, submitted)
@@ -402,6 +403,17 @@ class FilingDesk(KindGate, BaseView):
             if held is not None:
                 answer["name"] = held
         return jsonify(answer)
+
+    @expose("/lookup/suspend/")
+    def lookup_suspend(self):
+        """The suspension form's lookup by 社会保障号: the employee's name and enrollment."""
+        if self.actor.kind != AccountKind.UNIT_MEMBER:
+            abort(403)
+        try:
+            id_no = validate_resident_id(request.args.get("id_no", ""))
+        except InvalidValue as error:
+            return jsonify(ok=False, message=str(error))
+        return jsonify(suspension_facts(self.actor.unit_id, id_no))
 
     @expose("/workbench/")
     def workbench(self):

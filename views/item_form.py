@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from models.codes import choices_of, labels_of
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
+from rules.masking import mask
 from views.forms import rule as rule_validator
 from views.hardening import date_in_range, finite_number, no_control_characters
 
@@ -131,3 +132,15 @@ def check_values(spec, values: dict) -> tuple[list[str], dict]:
         return [f"{form[name].label.text}：{errors[0]}" for name, errors in form.errors.items()
                 ], {}
     return [], payload_of(spec, form)
+
+
+#: Field types printed masked (the manuals' 公示表 and prints show 3*****20, 1*****01).
+MASKED_TYPES = frozenset({"id_no", "person", "phone"})
+
+
+def printed_payload(item, payload: dict) -> list[tuple[str, str]]:
+    """``labelled_payload`` for a printed sheet: ID numbers and phones masked."""
+    masked = {spec.get("label") or spec["name"] for spec in item.form_fields or []
+              if spec["type"] in MASKED_TYPES}
+    return [(label, mask(value) if label in masked and value else value)
+            for label, value in labelled_payload(item, payload)]

@@ -17,9 +17,9 @@ from models.queries import (
     person_certificate_facts,
     unit_certificate_facts,
 )
-from rules.codes import AccountKind, BenefitKind, InsuranceKind
+from rules.codes import AccountKind, BenefitKind, InsuranceKind, PaymentStatus
 from rules.identity import InvalidValue
-from rules.periods import parse_period, previous
+from rules.periods import parse_period, payment_conditions, previous
 from views.auth import current_actor
 from views.base import KindGate
 from views.certificates import person_certificate_pdf, unit_certificate_pdf
@@ -84,7 +84,7 @@ class UnitQueryDesk(QueryDesk):
 
     @expose("/benefits/")
     def benefits(self):
-        period = self._period(default_last_month=True)
+        period = self._period()  # the current month, as the manual opens it
         rows = benefits(self.unit_id, period) if period else []
         return self.render("query/benefits.html", period=period or "", rows=rows)
 
@@ -111,7 +111,13 @@ class UnitQueryDesk(QueryDesk):
 
     @expose("/payments/")
     def payments(self):
-        return self.render("query/payments.html", rows=payment_records(self.unit_id))
+        """缴费信息 with conditions: period range, insurance kind, status (manual 004)."""
+        conditions, problems = payment_conditions(request.args, clock.today())
+        for problem in problems:
+            flash(problem, "error")
+        rows = [] if problems else payment_records(self.unit_id, periods=120, **conditions)
+        return self.render("query/payments.html", rows=rows, args=request.args,
+                           kinds=InsuranceKind, statuses=PaymentStatus)
 
     @expose("/certificate/")
     def certificate(self):
