@@ -6,7 +6,13 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from models.codes import choices_of, labels_of
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
@@ -18,6 +24,22 @@ def _choices(spec: dict) -> list[tuple[str, str]]:
     if spec.get("code_table"):
         return choices_of(spec["code_table"])
     return [tuple(c) for c in spec.get("choices", [])]
+
+
+class Present:
+    """Required: a value was given. Unlike WTForms' DataRequired, a number 0 is a value; unlike
+    InputRequired, it also checks a stored payload (no raw input)."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        value = field.data
+        if value is None or (isinstance(value, str) and not value.strip()):
+            field.errors[:] = []
+            raise StopValidation(self.message)
 
 
 def _date_range(label: str, low: dt.date | None, high: dt.date | None):
@@ -36,7 +58,7 @@ def _bound(value, parse):
 def _field(spec: dict, strict: bool):
     label = spec.get("label") or spec["name"]
     required = strict and spec.get("required")
-    checks = [DataRequired(f"请填写“{label}”") if required else Optional()]
+    checks = [Present(f"请填写“{label}”") if required else Optional()]
     for name in (TYPE_VALIDATORS.get(spec["type"]), spec.get("validator")):
         if name:
             checks.append(rule_validator(VALIDATORS[name]))
