@@ -96,10 +96,13 @@ def form_for(item, *, strict: bool, formdata=None, data: dict | None = None,
 
     ``csrf=False`` checks a stored payload rather than a posted form.
     """
-    form_class = type(f"ItemForm_{item.code}", (ItemForm,), {
+    return _form_class(item, strict)(formdata=formdata, data=_from_payload(item, data or {}),
+                                     meta={"csrf": csrf})
+
+
+def _form_class(item, strict: bool) -> type[FlaskForm]:
+    return type(f"ItemForm_{item.code}", (ItemForm,), {
         spec["name"]: _field(spec, strict) for spec in item.form_fields or []})
-    return form_class(formdata=formdata, data=_from_payload(item, data or {}),
-                      meta={"csrf": csrf})
 
 
 def _from_payload(item, payload: dict) -> dict:
@@ -137,13 +140,18 @@ def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def check_values(spec, values: dict) -> tuple[list[str], dict]:
-    """One import row checked by the item's own form: (reasons, payload as a filing holds)."""
+def row_checker(spec):
+    """A checker of import rows by the item's own form (built once for the whole file):
+    ``check(values) -> (reasons, payload as a filing holds)``."""
     from werkzeug.datastructures import MultiDict
 
-    form = form_for(spec, strict=True, csrf=False, formdata=MultiDict(
-        {k: "" if v is None else str(v) for k, v in values.items()}))
-    if not form.validate():
-        return [f"{form[name].label.text}：{errors[0]}" for name, errors in form.errors.items()
-                ], {}
-    return [], payload_of(spec, form)
+    form_class = _form_class(spec, strict=True)
+
+    def check(values: dict) -> tuple[list[str], dict]:
+        form = form_class(formdata=MultiDict(
+            {k: "" if v is None else str(v) for k, v in values.items()}), meta={"csrf": False})
+        if not form.validate():
+            return [f"{form[name].label.text}：{errors[0]}"
+                    for name, errors in form.errors.items()], {}
+        return [], payload_of(spec, form)
+    return check
