@@ -17,7 +17,7 @@ from models.errors import Refusal
 from models.service import ServiceItem, ServiceItemVersion
 from rules import permissions as p
 from rules.codes import Filer
-from rules.definition import FORMAT, check_definition, definition_of
+from rules.definition import CODE_RE, FORMAT, check_definition, definition_of
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "catalogue"
 MAX_DEFINITION_BYTES = 256 * 1024
@@ -81,8 +81,8 @@ def new_item(by, definition: dict) -> ServiceItem:
     """A new, unpublished item whose draft is ``definition`` (not offered until published)."""
     _may_design(by)
     code = definition.get("code") if isinstance(definition, dict) else None
-    if not code or not isinstance(code, str):
-        raise Refusal("请填写事项编码")
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        raise Refusal("事项编码应为大写字母开头的大写字母、数字或下划线（2至32个）")
     if db.session.scalar(sa.select(ServiceItem.id).where(ServiceItem.code == code)):
         raise Refusal(f"事项编码“{code}”已存在")
     item = ServiceItem(code=code[:32], name=str(definition.get("name") or code)[:100],

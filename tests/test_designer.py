@@ -300,3 +300,29 @@ def test_step_rules_are_a_pure_table():
     assert step_allows(Action.APPROVE, 1, 2) and not step_allows(Action.NEXT_STEP, 1, 2)
     assert step_allows(Action.APPROVE, 0, 1) and step_allows(Action.REJECT, 0, 3)
     assert step_days(10, [30, 70]) == [3, 7] and step_days(1, [50, 50]) == [1, 1]
+
+
+def test_bad_input_gets_a_chinese_message_and_publishes_nothing(as_staff):
+    admin = as_staff("admin")
+    page = admin.post("/admin/designer/new/", data={"csrf_token": csrf_token(admin),
+                                                    "code": "测试", "name": "x"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "事项编码应为大写字母开头" in page
+    item = _create(admin)
+    garbage = {**designer_form(V1, "publish"), "time_limit_days": "abc", "filer": "alien",
+               "fields-0-type": "rocket", "fields-2-min": "many", "steps-0-share": "-5",
+               "materials-0-types": ["exe"], "materials-0-max_mb": "999"}
+    response = admin.post(f"/admin/designer/{item.id}/", data={
+        "csrf_token": csrf_token(admin), **garbage}, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "未发布：请先改正下列问题" in text
+    for message in ("办理时限应为1至365个工作日", "申报主体应为", "类型无效", "范围无效",
+                    "时限占比应为1至100", "文件类型应为", "大小限制应为1至10MB"):
+        assert message in text, message
+    assert latest_version(_item()) is None
+    assert admin.get(f"/admin/designer/{item.id}/preview/").status_code == 200
+    assert admin.get(f"/admin/designer/{item.id}/diff/?a=9&b=1").status_code == 302
+    assert admin.get(f"/admin/designer/{item.id}/export/?version=9").status_code == 404
+    assert admin.post(f"/admin/designer/{item.id}/", data={
+        "csrf_token": csrf_token(admin), **designer_form(V1), "op": "up:nothing:x"}
+    ).status_code == 302

@@ -20,7 +20,7 @@ from rules.definition import Spec
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
-from views.item_form import check_values
+from views.item_form import row_checker
 from views.spreadsheets import errors_workbook, template_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,8 +79,7 @@ class ImportDesk(KindGate, BaseView):
                           account_id=actor.account_id, file_name=upload.filename, data=data)
         if code not in SCHEMAS:  # a designed item: each row is checked by its own form
             spec = latest_version(item) and Spec.of(latest_version(item).definition)
-            check_rows_with(batch, [c.key for c in schema.columns],
-                            lambda values: check_values(spec, values))
+            check_rows_with(batch, [c.key for c in schema.columns], row_checker(spec))
         record("import:check", actor_id=actor.account_id, actor_label=str(current_user),
                ip=client_ip(), obj=batch, after={"file": batch.file_name,
                                                  "good": batch.rows_good, "bad": batch.rows_bad})

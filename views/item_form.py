@@ -6,7 +6,13 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from models.codes import choices_of, labels_of
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
@@ -25,6 +31,22 @@ def _choices(spec: dict) -> list[tuple[str, str]]:
     return [tuple(c) for c in spec.get("choices", [])]
 
 
+class Present:
+    """Required: a value was given. Unlike WTForms' DataRequired, a number 0 is a value; unlike
+    InputRequired, it also checks a stored payload (no raw input)."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        value = field.data
+        if value is None or (isinstance(value, str) and not value.strip()):
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
 def _date_range(label: str, low: dt.date | None, high: dt.date | None):
     def check(form, field):
         if field.data is None:
@@ -41,7 +63,7 @@ def _bound(value, parse):
 def _field(spec: dict, strict: bool):
     label = spec.get("label") or spec["name"]
     required = strict and spec.get("required")
-    checks = [DataRequired(f"请填写“{label}”") if required else Optional()]
+    checks = [Present(f"请填写“{label}”") if required else Optional()]
     for name in (TYPE_VALIDATORS.get(spec["type"]), spec.get("validator")):
         if name:
             checks.append(rule_validator(VALIDATORS[name]))
@@ -81,10 +103,13 @@ def form_for(item, *, strict: bool, formdata=None, data: dict | None = None,
 
     ``csrf=False`` checks a stored payload rather than a posted form.
     """
-    form_class = type(f"ItemForm_{item.code}", (ItemForm,), {
+    return _form_class(item, strict)(formdata=formdata, data=_from_payload(item, data or {}),
+                                     meta={"csrf": csrf})
+
+
+def _form_class(item, strict: bool) -> type[FlaskForm]:
+    return type(f"ItemForm_{item.code}", (ItemForm,), {
         spec["name"]: _field(spec, strict) for spec in item.form_fields or []})
-    return form_class(formdata=formdata, data=_from_payload(item, data or {}),
-                      meta={"csrf": csrf})
 
 
 def _from_payload(item, payload: dict) -> dict:
@@ -122,16 +147,21 @@ def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def check_values(spec, values: dict) -> tuple[list[str], dict]:
-    """One import row checked by the item's own form: (reasons, payload as a filing holds)."""
+def row_checker(spec):
+    """A checker of import rows by the item's own form (built once for the whole file):
+    ``check(values) -> (reasons, payload as a filing holds)``."""
     from werkzeug.datastructures import MultiDict
 
-    form = form_for(spec, strict=True, csrf=False, formdata=MultiDict(
-        {k: "" if v is None else str(v) for k, v in values.items()}))
-    if not form.validate():
-        return [f"{form[name].label.text}：{errors[0]}" for name, errors in form.errors.items()
-                ], {}
-    return [], payload_of(spec, form)
+    form_class = _form_class(spec, strict=True)
+
+    def check(values: dict) -> tuple[list[str], dict]:
+        form = form_class(formdata=MultiDict(
+            {k: "" if v is None else str(v) for k, v in values.items()}), meta={"csrf": False})
+        if not form.validate():
+            return [f"{form[name].label.text}：{errors[0]}"
+                    for name, errors in form.errors.items()], {}
+        return [], payload_of(spec, form)
+    return check
 
 
 #: Field types printed masked (the manuals' 公示表 and prints show 3*****20, 1*****01).

@@ -81,9 +81,9 @@ STATE_STYLE = {State.SUBMITTED: "info", State.IN_REVIEW: "primary", State.APPROV
 
 def _step_shown(application) -> str:
     """The queue's 环节 column: the step a filing in review is at, as 预审（1/2）."""
-    steps = application.spec.steps
     if application.state != State.IN_REVIEW:
         return ""
+    steps = application.spec.steps
     return f"{application.current_step['name']}（{(application.step or 0) + 1}/{len(steps)}）"
 
 
