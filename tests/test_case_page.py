@@ -124,9 +124,13 @@ def test_approval_closes_a_filing_that_needs_no_originals(as_staff):
 def test_approval_waits_for_originals_when_the_item_asks_for_them(as_staff):
     client = as_staff("reviewer")
     application = _one(State.IN_REVIEW)
-    item = application.item
-    item.materials = [{**m, "original": True} for m in item.materials] or [
-        {"code": "id", "label": "身份证", "required": False, "original": True}]
+    # The item's version this filing was made under asks for originals (issue 16: a filing
+    # is decided by its own version of the item).
+    version = application.item_version
+    materials = version.definition.get("materials") or []
+    version.definition = {**version.definition, "materials": [
+        {**m, "original": True} for m in materials] or [
+        {"code": "id", "label": "身份证", "required": False, "original": True}]}
     db.session.commit()
     page = review(client, application.id, "approve").get_data(as_text=True)
     assert "待申请人到窗口核验原件后办结" in page

@@ -45,13 +45,14 @@ def test_a_filing_at_2330_utc_is_dated_and_timed_in_beijing(frozen, unit_a):
 
 
 def test_the_settlement_period_is_the_office_month(frozen, unit_a):
-    page = unit_a.get("/unit/query/payables/").get_data(as_text=True)
+    # 待遇 queries open on the office's current month (payables on the latest settled one).
+    page = unit_a.get("/unit/query/benefits/").get_data(as_text=True)
     assert 'value="202612"' in page
 
 
 def test_the_office_time_zone_is_a_setting(app, frozen, unit_a, monkeypatch):
     monkeypatch.setitem(app.config, "OFFICE_TIMEZONE", "UTC")
-    page = unit_a.get("/unit/query/payables/").get_data(as_text=True)
+    page = unit_a.get("/unit/query/benefits/").get_data(as_text=True)
     assert 'value="202611"' in page
 
 

@@ -288,9 +288,9 @@ def test_a_two_step_review_passes_预审_before_审核_approves(client, as_staff
     assert 'value="approve"' in client.get(
         f"/admin/admin_application/details/?id={filed}").get_data(as_text=True)
     review(client, filed, "approve")
-    assert db.session.get(Application, filed).state == "approved"
-    assert [e.action for e in db.session.get(Application, filed).events][-3:] == [
-        "accept", "next_step", "approve"]
+    assert db.session.get(Application, filed).state == "completed"  # approved: nothing to bring
+    assert [e.action for e in db.session.get(Application, filed).events][-4:] == [
+        "accept", "next_step", "approve", "complete"]
 
 
 def test_step_rules_are_a_pure_table():

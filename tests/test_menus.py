@@ -19,14 +19,14 @@ def _menu(html: str) -> list[str]:
 def test_the_unit_menu_is_grouped_by_task(client):
     assert login(client, "unit", REP_A, UNIT_A).status_code == 302
     html = client.get("/unit/").get_data(as_text=True)
-    assert _menu(html) == ["首页", "办事", "查询", "单位管理"]
+    assert _menu(html) == ["首页", "办事", "查询", "单位管理", "账号设置"]
     assert "<title>单位网上办事 - 网办</title>" in html and '<html lang="zh-CN">' in html
 
 
 def test_agents_are_not_offered_delegation_nor_imports_they_hold_no_item_for(client):
     assert login(client, "unit", AGENT, UNIT_A).status_code == 302
     html = client.get("/unit/").get_data(as_text=True)
-    assert _menu(html) == ["首页", "办事", "查询"]
+    assert _menu(html) == ["首页", "办事", "查询", "账号设置"]
     assert "/unit/members/" not in html and "/unit/import/" in html  # 参保登记 covers its batch
     client.post("/logout", data={"csrf_token": re.search(
         r'name="csrf_token" value="([^"]+)"', html).group(1)})
