@@ -77,6 +77,7 @@ FILING_DESK = {
     "act": None, "delete": None, "upload": None, "attachment": None, "rate": None,
     "print_sheet": None, "certificate": "certificate", "lookup": "unit_only",
     "workbench": "unit_only", "batch_drop_row": None, "batch_file": None, "receipt": None,
+    "lookup_suspend": "unit_only", "remove_attachment": None,
 }
 UNIT_DESKS = {
     "unit_import.index": None, "unit_import.template": "may_file",
