@@ -313,6 +313,11 @@ def test_a_regional_reviewer_reaches_nothing_of_another_region(as_staff):
         f"/admin/admin_person/?search={person.id_no}").get_data(as_text=True)
     review(client, own.id, "accept")
     assert db.session.get(Application, own.id).state == "submitted"
+    foreign = _filing(UNIT_B, "JY_RECORD", state="submitted")
+    assert client.get(f"/admin/admin_application/details/?id={own.id}").status_code == 404
+    assert client.get(f"/admin/admin_application/details/?id={foreign.id}").status_code == 200
+    assert client.get(f"/admin/admin_unit/details/?id={_unit_id(UNIT_A)}").status_code == 404
+    assert client.get(f"/admin/admin_unit/details/?id={_unit_id(UNIT_B)}").status_code == 200
     theirs = _employee(UNIT_B)
     assert client.get(f"/admin/admin_person/details/?id={theirs.id}").status_code == 200
 
