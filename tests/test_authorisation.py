@@ -561,6 +561,16 @@ def test_each_party_sees_its_own_institution_records_and_enrollments(client, uni
     assert client.get(f"/me/filing/{talent}/").status_code == 200
     html = client.get("/me/me_person/").get_data(as_text=True)
     assert zhang.name in html and _employee(UNIT_B).name not in html
+    stranger = _employee(UNIT_B)
+    assert client.get(f"/me/me_person/details/?id={zhang.id}").status_code == 200
+    assert client.get(f"/me/me_person/details/?id={stranger.id}").status_code == 404
+    theirs_enrolled = db.session.scalar(sa.select(Enrollment.id).where(
+        Enrollment.person_id == stranger.id))
+    assert client.get(f"/me/me_enrollment/details/?id={theirs_enrolled}").status_code == 404
+    my_enrollment = db.session.scalar(sa.select(Enrollment.id).where(
+        Enrollment.person_id == zhang.id))
+    if my_enrollment is not None:
+        assert client.get(f"/me/me_enrollment/details/?id={my_enrollment}").status_code == 200
     units = client.get("/me/me_enrollment/").get_data(as_text=True)
     mine = db.session.scalars(sa.select(Unit.name).join(Enrollment).where(
         Enrollment.person_id == zhang.id)).all()
