@@ -313,6 +313,11 @@ def test_a_regional_reviewer_reaches_nothing_of_another_region(as_staff):
         f"/admin/admin_person/?search={person.id_no}").get_data(as_text=True)
     review(client, own.id, "accept")
     assert db.session.get(Application, own.id).state == "submitted"
+    foreign = _filing(UNIT_B, "JY_RECORD", state="submitted")
+    assert client.get(f"/admin/admin_application/details/?id={own.id}").status_code == 404
+    assert client.get(f"/admin/admin_application/details/?id={foreign.id}").status_code == 200
+    assert client.get(f"/admin/admin_unit/details/?id={_unit_id(UNIT_A)}").status_code == 404
+    assert client.get(f"/admin/admin_unit/details/?id={_unit_id(UNIT_B)}").status_code == 200
     theirs = _employee(UNIT_B)
     assert client.get(f"/admin/admin_person/details/?id={theirs.id}").status_code == 200
 
@@ -430,6 +435,12 @@ def test_a_units_own_filing_does_not_put_a_stranger_in_its_scope(unit_a):
     rep = db.session.scalar(sa.select(Account).join(Person).where(
         Person.id_no == REP_A, Account.kind == "unit_member"))
     actor = actor_for(rep, dt.date.today())
+    # nor does a filing an individual prepared for another unit
+    individual = db.session.scalar(sa.select(Account.id).where(Account.kind == "individual"))
+    db.session.add(Application(item_id=_item_id("RC_TALENT"), unit_id=_unit_id(UNIT_B),
+                               subject_person_id=stranger.id, filed_by_id=individual,
+                               state="awaiting_unit", payload={"x": 1}))
+    db.session.commit()
     assert not _count(Person, Person.id == stranger.id, scope_clause(Person, actor))
     # but the person who named the unit in a filing he prepared is in it
     zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
@@ -545,8 +556,21 @@ def test_each_party_sees_its_own_institution_records_and_enrollments(client, uni
     assert own.name in html and theirs.name not in html
     switch(client, "person", PERSON)
     zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    talent = db.session.scalar(sa.select(Application.id).where(
+        Application.subject_person_id == zhang.id))
+    assert client.get(f"/me/filing/{talent}/").status_code == 200
     html = client.get("/me/me_person/").get_data(as_text=True)
     assert zhang.name in html and _employee(UNIT_B).name not in html
+    stranger = _employee(UNIT_B)
+    assert client.get(f"/me/me_person/details/?id={zhang.id}").status_code == 200
+    assert client.get(f"/me/me_person/details/?id={stranger.id}").status_code == 404
+    theirs_enrolled = db.session.scalar(sa.select(Enrollment.id).where(
+        Enrollment.person_id == stranger.id))
+    assert client.get(f"/me/me_enrollment/details/?id={theirs_enrolled}").status_code == 404
+    my_enrollment = db.session.scalar(sa.select(Enrollment.id).where(
+        Enrollment.person_id == zhang.id))
+    if my_enrollment is not None:
+        assert client.get(f"/me/me_enrollment/details/?id={my_enrollment}").status_code == 200
     units = client.get("/me/me_enrollment/").get_data(as_text=True)
     mine = db.session.scalars(sa.select(Unit.name).join(Enrollment).where(
         Enrollment.person_id == zhang.id)).all()
