@@ -24,3 +24,12 @@ def suspension_facts(unit_id: int, id_no: str) -> dict:
     name, start, kinds = row
     return {"ok": True, "refusal": None, "name": name,
             "message": f"在保（{start:%Y-%m-%d}起，{kinds_label(kinds)}）"}
+
+
+def insured_with(unit_id: int | None, person_id: int | None) -> bool:
+    """Is the person actively insured with this unit (the check before a unit's 上报)?"""
+    if unit_id is None or person_id is None:
+        return False
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
+        Enrollment.unit_id == unit_id, Enrollment.person_id == person_id,
+        Enrollment.status == EnrollmentStatus.ACTIVE)) > 0

@@ -131,3 +131,35 @@ def test_paper_forms_download_as_pdf(client):
         assert "attachment" in response.headers["Content-Disposition"]
     assert client.get("/portal/forms/other.pdf").status_code == 404
     assert "网上办事权限注销申请表" in client.get("/portal/").get_data(as_text=True)
+
+
+def _recognise_zhang():
+    import datetime as dt
+
+    from models import Person, TalentRecognition, clock
+    from tests.conftest import PERSON
+
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    recognition = db.session.scalar(sa.select(TalentRecognition).where(
+        TalentRecognition.person_id == zhang.id))
+    recognition.valid_until = clock.today() + dt.timedelta(days=365)
+    db.session.commit()
+    return zhang, recognition
+
+
+def test_talent_publicity_is_public_with_masked_id_numbers(client):
+    zhang, recognition = _recognise_zhang()
+    html = client.get("/portal/talent/").get_data(as_text=True)
+    assert "张伟" in html and recognition.certificate_no in html and "D类" in html
+    assert zhang.id_no not in html and f"{zhang.id_no[0]}*****{zhang.id_no[-2:]}" in html
+
+
+def test_talent_result_needs_name_and_id_number_together(client):
+    zhang, recognition = _recognise_zhang()
+    found = client.get(f"/portal/talent/result/?name=张伟&id_no={zhang.id_no}")
+    assert recognition.certificate_no in found.get_data(as_text=True)
+    wrong = client.get(f"/portal/talent/result/?name=李四&id_no={zhang.id_no}")
+    text = wrong.get_data(as_text=True)
+    assert "未查询到认定结果" in text and recognition.certificate_no not in text
+    half = client.get(f"/portal/talent/result/?id_no={zhang.id_no}").get_data(as_text=True)
+    assert "请同时填写姓名和身份证号码" in half and recognition.certificate_no not in half

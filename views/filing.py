@@ -26,7 +26,7 @@ from models.errors import Refusal
 from models.filings import open_filing, remove_material
 from models.handlers import enrollment_facts
 from models.imports import new_batch
-from models.lookups import suspension_facts
+from models.lookups import insured_with, suspension_facts
 from models.operations import (
     By,
     act,
@@ -207,7 +207,10 @@ class FilingDesk(KindGate, BaseView):
             may_delete=policy.may_delete_filing(self.actor, application, application.item,
                                                 prepared_by_individual(application)),
             missing=missing_materials(application), sheets=SHEETS,
-            attachments_by=_group(application.attachments))
+            attachments_by=_group(application.attachments),
+            not_insured_here=self.actor.kind == AccountKind.UNIT_MEMBER
+            and application.state == State.AWAITING_UNIT
+            and not insured_with(self.actor.unit_id, application.subject_person_id))
 
     @expose("/<int:application_id>/edit/", methods=("GET", "POST"))
     def edit(self, application_id):

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from models import ServiceItem, db
+from models import Person, ServiceItem, TalentRecognition, clock, db
 from models.notice import Notice, NoticeKind, is_public, public_notices
 from rules.portal import FORMS
 from views.certificates import FONT
@@ -146,3 +146,33 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["latest_notices"] = lambda: public_notices(limit=5)
     app.jinja_env.globals["paper_forms"] = FORMS
+
+
+@bp.get("/talent/")
+def talent_publicity():
+    """人才认定公示: current recognitions, names with masked ID numbers (manual 003)."""
+    rows = db.session.execute(
+        sa.select(Person.name, Person.id_no, TalentRecognition)
+        .join(Person, Person.id == TalentRecognition.person_id)
+        .where(TalentRecognition.valid_until >= clock.today())
+        .order_by(TalentRecognition.recognised_on.desc(), TalentRecognition.id.desc())
+        .limit(200)).all()
+    return render_template("portal/talent.html", rows=rows)
+
+
+@bp.get("/talent/result/")
+def talent_result():
+    """认定结果查询: by name and ID number together; a stranger learns nothing from one."""
+    name = request.args.get("name", "").strip()[:50]
+    id_no = request.args.get("id_no", "").strip().upper()[:18]
+    results, problem = None, ""
+    if "name" in request.args or "id_no" in request.args:
+        if not name or not id_no:
+            problem = "请同时填写姓名和身份证号码"
+        else:
+            results = db.session.scalars(
+                sa.select(TalentRecognition).join(Person, Person.id == TalentRecognition.person_id)
+                .where(Person.id_no == id_no, Person.name == name)
+                .order_by(TalentRecognition.recognised_on.desc())).all()
+    return render_template("portal/talent_result.html", name=name, id_no=id_no,
+                           results=results, problem=problem)
