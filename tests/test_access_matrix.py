@@ -48,7 +48,8 @@ PUBLIC = {"auth.login", "auth.logout", "auth.login_code", "account.forgot",
           "account.upgrade", "account.upgrade_finish", "verify.check", "home", "favicon",
           "health.healthz", "health.metrics",
           "portal.index", "portal.items", "portal.item", "portal.notices", "portal.notice",
-          "portal.agreement", "portal.paper_form"}
+          "portal.agreement", "portal.paper_form", "portal.talent_publicity",
+          "portal.talent_result"}
 LOGGED_IN = {"account.password", "account.phone"}
 
 #: Flask-Admin's ModelView endpoints → the operation they need and where the row id goes.
