@@ -5,7 +5,7 @@ import secrets
 from pathlib import Path
 
 import click
-from flask import Flask, has_request_context, redirect, request, url_for
+from flask import Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -34,8 +34,14 @@ def _secret_key(instance: Path) -> str:
 
 
 def _request_writes() -> bool:
-    """A request that may write: its SQLite transactions take the write lock up front."""
-    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    """A request that may write: its SQLite transactions take the write lock up front.
+    That is every POST, and a GET whose view says it writes (``models.base.writes_on_get``)."""
+    if not has_request_context():
+        return False
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -53,6 +53,14 @@ class CreatedMixin:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+def writes_on_get(view):
+    """Mark a view that writes although it answers a GET (an audit of what was viewed, a
+    certificate or receipt issued): on SQLite its transaction takes the write lock up front,
+    as a POST's does, instead of failing at once when another connection wrote meanwhile."""
+    view.writes_on_get = True
+    return view
+
+
 def configure_engine(engine: sa.Engine, write_intent: Callable[[], bool] | None = None) -> None:
     """SQLite: enforce foreign keys, and let SQLAlchemy own transactions so SAVEPOINT works.
 

@@ -375,3 +375,22 @@ def test_gunicorn_takes_workers_class_threads_and_address_from_settings(monkeypa
     monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
     assert runpy.run_path(str(conf))["threads"] == 1  # a sync worker: one request at a time
     assert values["wsgi_app"] == "app:create_app()"
+
+
+def test_views_that_write_on_get_take_the_write_lock_up_front(app):
+    """A GET that writes (the audit of a viewed record, a certificate, a receipt) says so,
+    and on SQLite its transaction then begins IMMEDIATE like a POST's: reading first and
+    writing later fails at once with SQLITE_BUSY when another request wrote meanwhile."""
+    from app import _request_writes
+
+    for endpoint in ("admin_person.details_view", "unit_query.certificate",
+                     "me_query.certificate", "unit_filing.receipt"):
+        assert getattr(app.view_functions[endpoint], "writes_on_get", False), endpoint
+    with app.test_request_context("/unit/query/certificate/"):
+        assert _request_writes()
+    with app.test_request_context("/admin/admin_person/details/?id=1"):
+        assert _request_writes()
+    with app.test_request_context("/unit/"):
+        assert not _request_writes()
+    with app.test_request_context("/unit/", method="POST"):
+        assert _request_writes()

@@ -33,6 +33,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from models import db
 from models.audit import record
+from models.base import writes_on_get
 from models.scope import owner_values, scope_clause
 from models.workflow import message_of
 from observability import counted_rows
@@ -277,6 +278,7 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return super().scaffold_filters(name)
 
     @expose("/details/")
+    @writes_on_get
     def details_view(self):
         # 查看个人信息: a role that sees full ID numbers leaves a trace when it opens a
         # person's record (personal-information law); his own record excepted.

@@ -22,6 +22,7 @@ from models import (
     db,
 )
 from models.attachments import BadUpload, missing_materials
+from models.base import writes_on_get
 from models.errors import Refusal
 from models.filings import open_filing, remove_material
 from models.handlers import enrollment_facts
@@ -357,6 +358,7 @@ class FilingDesk(KindGate, BaseView):
                            fields=printed_payload(application.spec, application.payload or {}))
 
     @expose("/<int:application_id>/receipt/")
+    @writes_on_get
     def receipt(self, application_id):
         """A printable 回执 of a received filing, with a QR code that verifies it."""
         application = scoped_or_404(Application, application_id)

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, abort, flash, render_template, request, u
 from flask_admin import BaseView, expose
 
 from models import Certificate, clock, db
+from models.base import writes_on_get
 from models.certificate import issue
 from models.queries import (
     benefit_detail,
@@ -120,6 +121,7 @@ class UnitQueryDesk(QueryDesk):
                            kinds=InsuranceKind, statuses=PaymentStatus)
 
     @expose("/certificate/")
+    @writes_on_get
     def certificate(self):
         period = self._period(default_last_month=True)
         if period is None or "pdf" not in request.args:
@@ -155,6 +157,7 @@ class PersonalQueryDesk(QueryDesk):
         return self.render("query/personal.html")
 
     @expose("/certificate.pdf")
+    @writes_on_get
     def certificate(self):
         return person_certificate(current_actor().person_id)
 
