@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from models import clock
 from models.account import Account, UnitRegistration, hash_password, verify_password
 from models.base import db, utcnow
+from models.enrollment import Enrollment
 from models.errors import Refusal
 from models.grant import Grant
 from models.legacy import LegacyAccount
@@ -23,7 +24,7 @@ from rules.delegation import DelegationRefused, check_add, check_manage, check_p
 from rules.identity import validate_uscc
 from rules.imports import mark_duplicates
 from rules.passwords import OTP_ALPHABET, OTP_GROUPS, password_problems
-from rules.regions import within_regions
+from rules.regions import person_within_regions, within_regions
 
 
 class AccountRefused(Refusal):
@@ -178,6 +179,35 @@ def check_counter_region(clerk: Account, unit: Unit) -> None:
         raise AccountRefused(f"该单位（行政区划{unit.region_code}）不在您的受理区域内", status=403)
 
 
+def person_unit_regions(person: Person) -> list[str]:
+    """The region codes of the units a person is (or was) enrolled in."""
+    return list(db.session.scalars(sa.select(Unit.region_code).join(
+        Enrollment, Enrollment.unit_id == Unit.id).where(
+        Enrollment.person_id == person.id).distinct()))
+
+
+def check_counter_person(clerk: Account, person: Person | None) -> None:
+    """Refused unless one of the person's units lies in a region the clerk serves; a person
+    with no unit (or not known yet) only by a clerk without a region limit."""
+    regions = counter_regions(clerk)
+    if regions is None:
+        return
+    if person is None or not person_within_regions(regions, person_unit_regions(person)):
+        raise AccountRefused("该人员不在您的受理区域内（其参保单位均不在本区域），"
+                             "请到其参保单位所在地或市级经办窗口办理", status=403)
+
+
+def counter_individual(clerk: Account, id_no: str) -> Account | None:
+    """The individual account a clerk serves at the counter (reset, cancel, unlock), or None
+    if the person has no individual account; refused outside the clerk's regions."""
+    person = find_person(id_no)
+    if person is None:
+        return None
+    check_counter_person(clerk, person)
+    return db.session.scalar(sa.select(Account).where(
+        Account.kind == AccountKind.INDIVIDUAL, Account.person_id == person.id))
+
+
 def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address: str,
               rep_id_no: str, rep_name: str, rep_phone: str,
               clerk: Account) -> tuple[Unit, Account, str]:
@@ -206,8 +236,10 @@ def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address
     return unit, account, issue_password(account)
 
 
-def open_individual(*, id_no: str, name: str, phone: str) -> tuple[Account, str]:
+def open_individual(*, id_no: str, name: str, phone: str,
+                    clerk: Account) -> tuple[Account, str]:
     """开通: online rights for an individual; returns the one-time password."""
+    check_counter_person(clerk, find_person(id_no))
     person = person_for(id_no, name, phone, in_person=True)
     account = _account(AccountKind.INDIVIDUAL, person_id=person.id)
     if account.id is not None and account.active:

@@ -13,12 +13,13 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from models import Account, Person, Unit, db
+from models import Account, Unit, db
 from models.accounts import (
     AccountRefused,
     cancel_account,
     cancel_unit,
     check_counter_region,
+    counter_individual,
     issue_password,
     legal_rep_account,
     open_individual,
@@ -100,10 +101,7 @@ class CounterView(KindGate, BaseView):
             else:
                 check_counter_region(self._clerk(), unit)
             return unit
-        person = db.session.scalar(sa.select(Person).where(Person.id_no == code))
-        account = db.session.scalar(sa.select(Account).where(
-            Account.kind == AccountKind.INDIVIDUAL, Account.person_id == person.id)) \
-            if person else None
+        account = counter_individual(self._clerk(), code)
         if account is None:
             form.code.errors.append("该人员未开通个人网上办事")
         return account
@@ -154,7 +152,7 @@ class CounterView(KindGate, BaseView):
 
     def _do_open_person(self, form):
         account, password = open_individual(id_no=form.id_no.data, name=form.name.data.strip(),
-                                            phone=form.phone.data)
+                                            phone=form.phone.data, clerk=self._clerk())
         self._audit("open_person", account, form)
         db.session.commit()
         return self._receipt("个人网上办事开通回执单", [
