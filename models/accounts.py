@@ -432,6 +432,16 @@ def registration_of(unit: Unit) -> UnitRegistration | None:
         UnitRegistration.unit_id == unit.id))
 
 
+def pending_registrations(clerk: Account) -> list[Unit]:
+    """Self-registered units waiting for verification (待核验) in the clerk's regions."""
+    query = sa.select(Unit).where(Unit.online_status == OnlineStatus.PENDING)
+    regions = counter_regions(clerk)
+    if regions is not None:
+        query = query.where(sa.or_(sa.false(), *[
+            Unit.region_code.startswith(region) for region in sorted(regions)]))
+    return list(db.session.scalars(query.order_by(Unit.id)))
+
+
 def verify_registration(unit: Unit, *, clerk: Account, phone_choice: str = "file") -> None:
     """A clerk checked the legal representative in person: the unit may log in.
 

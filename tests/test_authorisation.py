@@ -618,3 +618,39 @@ def test_a_regional_clerk_opens_only_individuals_enrolled_in_his_region(as_staff
         "csrf_token": csrf_token(clerk), "form_no": "F4", "reason": "", "id_no": newcomer,
         "name": "新来者", "phone": "13700000061"})
     assert response.status_code == 200 and "开通回执单" in response.get_data(as_text=True)
+
+
+def test_regional_staff_read_only_their_regions_login_log_and_online_users(client, as_staff):
+    """登录日志 and 在线用户 follow the region limit by the unit of the account: a 330902
+    auditor does not read the login attempts of a 330106 unit, a 330106 auditor does; a
+    330902 system administrator does not see a 330106 unit's live session."""
+    login(client, "unit", REP_A, UNIT_A, password="wrong-password")
+    _regional("auditor", "330902")
+    auditor = as_staff("auditor")
+    html = auditor.get("/admin/admin_login_log/").get_data(as_text=True)
+    assert UNIT_A not in html, "a 330902 auditor sees a 330106 unit's login attempts"
+    _regional("auditor", "330106")
+    assert UNIT_A in auditor.get("/admin/admin_login_log/").get_data(as_text=True)
+    assert login(client, "unit", REP_A, UNIT_A).status_code == 302
+    _regional("admin", "330902")
+    online = as_staff("admin").get("/admin/admin_online/").get_data(as_text=True)
+    unit_a = db.session.scalar(sa.select(Unit).where(Unit.uscc == UNIT_A))
+    assert unit_a.name not in online
+
+
+def test_a_regional_clerk_lists_only_his_regions_pending_registrations(as_staff):
+    """窗口服务 → 待核验 (/admin/counter/) lists the pending self-registrations (and their
+    phones) of the clerk's regions only (models.accounts.pending_registrations)."""
+    from models.accounts import register_unit
+    from tests.test_accounts import _fresh_uscc
+
+    uscc = _fresh_uscc("91330106MA2F0")
+    register_unit(uscc=uscc, name="西湖待核验有限公司", rep_id_no=REP_A, rep_name="王丽华",
+                  phone="13912345678", password="Xy9#kLm2pQ", region_code="330106")
+    db.session.commit()
+    _regional("clerk", "330902")
+    html = as_staff("clerk").get("/admin/counter/").get_data(as_text=True)
+    assert "西湖待核验有限公司" not in html and "13912345678" not in html, \
+        "a 330902 clerk reads a 330106 registration and its phones"
+    _regional("clerk", "330106")
+    assert "西湖待核验有限公司" in as_staff("clerk").get("/admin/counter/").get_data(as_text=True)

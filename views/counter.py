@@ -24,13 +24,14 @@ from models.accounts import (
     legal_rep_account,
     open_individual,
     open_unit,
+    pending_registrations,
     registration_of,
     unlock,
     verify_registration,
 )
 from models.audit import record
 from rules import permissions as p
-from rules.codes import AccountKind, OnlineStatus, UnitType
+from rules.codes import AccountKind, UnitType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from views.auth import client_ip, current_actor
 from views.base import KindGate
@@ -111,8 +112,7 @@ class CounterView(KindGate, BaseView):
 
     @expose("/")
     def index(self):
-        pending = db.session.scalars(sa.select(Unit).where(
-            Unit.online_status == OnlineStatus.PENDING).order_by(Unit.id)).all()
+        pending = pending_registrations(self._clerk())
         registrations = {unit.id: registration_of(unit) for unit in pending}
         return self.render("counter/index.html", forms=FORMS, pending=pending,
                            registrations=registrations)
