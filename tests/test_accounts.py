@@ -874,3 +874,40 @@ def test_forgot_shows_the_representatives_phone_with_the_office_mask(app):
         "name": rep.name}, follow_redirects=True).get_data(as_text=True)
     assert f"验证码已发送至法定代表人手机 {mask(rep.phone)}" in page
     assert f"{rep.phone[:3]}****{rep.phone[-4:]}" not in page
+
+
+def _forgot(app, uscc, address):
+    from tests.conftest import IsolatedClient
+
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client.post("/forgot", data={
+        "csrf_token": csrf_token(client), "uscc": uscc, "id_type": "01", "id_no": REP_A,
+        "name": "不是法人"})
+
+
+def test_forgot_limit_per_credit_code_counts_every_spelling_of_the_code(app):
+    """/forgot's per-credit-code limit (5 per hour) keys on the code as validate_uscc reads
+    it (views/security.form_key with the field's normaliser): the same code spelt with inner
+    spaces or full-width characters counts against the same limit."""
+    plain = [_forgot(app, UNIT_A, f"10.0.0.{n}").status_code for n in range(1, 7)]
+    assert plain[-1] == 429, plain  # the limit exists for one spelling
+    from views.security import limiter
+    limiter.reset()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in UNIT_A)
+    spellings = [UNIT_A[:k] + " " + UNIT_A[k:] for k in range(1, 6)] + [full_width]
+    spaced = [_forgot(app, code, f"10.0.1.{n}").status_code
+              for n, code in enumerate(spellings, 1)]
+    assert spaced[-1] == 429, f"6 spellings of one credit code, none limited: {spaced}"
+
+
+def test_registration_limit_per_phone_counts_every_spelling_of_the_phone(client):
+    """/register's per-phone limit keys on the phone as validate_mobile reads it: spaces,
+    dashes, +86 or full-width digits do not open a new counter."""
+    spellings = ["13977776666", "139 7777 6666", "+86 139 7777 6666", "139-7777-6666",
+                 "".join(chr(ord(c) + 0xFEE0) for c in "13977776666"), "8613977776666"]
+    answers = [_post(client, "/register", uscc=_fresh_uscc(f"91330106MA2K{n}"),
+                     name="刷短信公司", rep_id_type="01", rep_id_no=PERSON, rep_name="张伟",
+                     phone=phone, agree="y") for n, phone in enumerate(spellings)]
+    assert answers[5].status_code == 429, [a.status_code for a in answers]

@@ -31,7 +31,7 @@ from rules.masking import mask
 from rules.passwords import password_problems
 from views.auth import HOME, client_ip, renew_session
 from views.forms import rule
-from views.security import form_key, limit, rate_limited_page
+from views.security import canonical, form_key, limit, rate_limited_page
 
 bp = Blueprint("account", __name__)
 
@@ -218,7 +218,8 @@ def phone():
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @limit("RATELIMIT_FORGOT_ADDRESS")
-@limit("RATELIMIT_FORGOT_TARGET", key_func=form_key("uscc"), scope="forgot-uscc")
+@limit("RATELIMIT_FORGOT_TARGET", key_func=form_key("uscc", using=canonical(validate_uscc)),
+       scope="forgot-uscc")
 def forgot():
     """Unit password recovery through the legal representative's identity and an SMS code."""
     form = ForgotForm()
@@ -282,8 +283,10 @@ def forgot_finish():
 
 @bp.route("/register", methods=["GET", "POST"])
 @limit("RATELIMIT_REGISTER_ADDRESS")
-@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("uscc"), scope="register-uscc")
-@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("phone"), scope="register-phone")
+@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("uscc", using=canonical(validate_uscc)),
+       scope="register-uscc")
+@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("phone", using=canonical(validate_mobile)),
+       scope="register-phone")
 def register():
     """单位注册, step 1: the unit and its legal representative; an SMS code to the phone."""
     form = RegisterForm()
