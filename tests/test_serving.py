@@ -375,3 +375,21 @@ def test_gunicorn_takes_workers_class_threads_and_address_from_settings(monkeypa
     monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
     assert runpy.run_path(str(conf))["threads"] == 1  # a sync worker: one request at a time
     assert values["wsgi_app"] == "app:create_app()"
+
+
+def test_an_uncaught_refusal_answers_its_status_with_its_chinese_message(app, monkeypatch):
+    """A models.errors.Refusal no view catches is not a 500: the error page carries its
+    status and its message (views/errors.handle_refusal)."""
+    import views.account
+    from models.errors import Refusal
+
+    def refuse(*args, **kwargs):
+        raise Refusal("该业务暂停办理，请到经办窗口办理", status=409)
+
+    monkeypatch.setattr(views.account, "check_legacy", refuse)
+    client = app.test_client()
+    response = client.post("/upgrade", data={
+        "csrf_token": csrf_token(client), "old_system": "杭州社保旧网办",
+        "old_login": "hzold1", "secret": "x"})
+    assert response.status_code == 409
+    assert "该业务暂停办理，请到经办窗口办理" in response.get_data(as_text=True)
