@@ -9,12 +9,11 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from models import clock
-from models.account import Account, UnitRegistration
+from models.account import Account, UnitRegistration, hash_password, verify_password
 from models.base import db, utcnow
+from models.enrollment import Enrollment
 from models.errors import Refusal
 from models.grant import Grant
 from models.legacy import LegacyAccount
@@ -25,7 +24,7 @@ from rules.delegation import DelegationRefused, check_add, check_manage, check_p
 from rules.identity import validate_uscc
 from rules.imports import mark_duplicates
 from rules.passwords import OTP_ALPHABET, OTP_GROUPS, password_problems
-from rules.regions import within_regions
+from rules.regions import person_within_regions, within_regions
 
 
 class AccountRefused(Refusal):
@@ -180,6 +179,35 @@ def check_counter_region(clerk: Account, unit: Unit) -> None:
         raise AccountRefused(f"该单位（行政区划{unit.region_code}）不在您的受理区域内", status=403)
 
 
+def person_unit_regions(person: Person) -> list[str]:
+    """The region codes of the units a person is (or was) enrolled in."""
+    return list(db.session.scalars(sa.select(Unit.region_code).join(
+        Enrollment, Enrollment.unit_id == Unit.id).where(
+        Enrollment.person_id == person.id).distinct()))
+
+
+def check_counter_person(clerk: Account, person: Person | None) -> None:
+    """Refused unless one of the person's units lies in a region the clerk serves; a person
+    with no unit (or not known yet) only by a clerk without a region limit."""
+    regions = counter_regions(clerk)
+    if regions is None:
+        return
+    if person is None or not person_within_regions(regions, person_unit_regions(person)):
+        raise AccountRefused("该人员不在您的受理区域内（其参保单位均不在本区域），"
+                             "请到其参保单位所在地或市级经办窗口办理", status=403)
+
+
+def counter_individual(clerk: Account, id_no: str) -> Account | None:
+    """The individual account a clerk serves at the counter (reset, cancel, unlock), or None
+    if the person has no individual account; refused outside the clerk's regions."""
+    person = find_person(id_no)
+    if person is None:
+        return None
+    check_counter_person(clerk, person)
+    return db.session.scalar(sa.select(Account).where(
+        Account.kind == AccountKind.INDIVIDUAL, Account.person_id == person.id))
+
+
 def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address: str,
               rep_id_no: str, rep_name: str, rep_phone: str,
               clerk: Account) -> tuple[Unit, Account, str]:
@@ -208,8 +236,10 @@ def open_unit(*, uscc: str, name: str, unit_type: str, region_code: str, address
     return unit, account, issue_password(account)
 
 
-def open_individual(*, id_no: str, name: str, phone: str) -> tuple[Account, str]:
+def open_individual(*, id_no: str, name: str, phone: str,
+                    clerk: Account) -> tuple[Account, str]:
     """开通: online rights for an individual; returns the one-time password."""
+    check_counter_person(clerk, find_person(id_no))
     person = person_for(id_no, name, phone, in_person=True)
     account = _account(AccountKind.INDIVIDUAL, person_id=person.id)
     if account.id is not None and account.active:
@@ -402,6 +432,16 @@ def registration_of(unit: Unit) -> UnitRegistration | None:
         UnitRegistration.unit_id == unit.id))
 
 
+def pending_registrations(clerk: Account) -> list[Unit]:
+    """Self-registered units waiting for verification (待核验) in the clerk's regions."""
+    query = sa.select(Unit).where(Unit.online_status == OnlineStatus.PENDING)
+    regions = counter_regions(clerk)
+    if regions is not None:
+        query = query.where(sa.or_(sa.false(), *[
+            Unit.region_code.startswith(region) for region in sorted(regions)]))
+    return list(db.session.scalars(query.order_by(Unit.id)))
+
+
 def verify_registration(unit: Unit, *, clerk: Account, phone_choice: str = "file") -> None:
     """A clerk checked the legal representative in person: the unit may log in.
 
@@ -430,24 +470,37 @@ def check_legacy(old_system: str, old_login: str, secret: str) -> LegacyAccount:
     """The legacy account these old credentials open, not upgraded yet, or refused."""
     legacy = db.session.scalar(sa.select(LegacyAccount).where(
         LegacyAccount.old_system == old_system, LegacyAccount.old_login == old_login.strip()))
-    try:
-        ok = legacy is not None and PasswordHasher().verify(legacy.secret_hash, secret)
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+    # An unknown old login is verified against a dummy hash of the same cost (through the
+    # configured profile and the hash semaphore), so the answer time tells nothing.
+    ok = verify_password(legacy.secret_hash if legacy is not None else None, secret)
+    if not ok or legacy is None:
         raise AccountRefused("原系统账号或密码有误")
     if legacy.upgraded_at is not None:
         raise AccountRefused("该账号已升级，请使用新单位编号登录")
+    check_upgradable(legacy.unit)
     return legacy
+
+
+def check_upgradable(unit: Unit) -> None:
+    """Refused if the unit is already online or already has a legal representative."""
+    has_rep = db.session.scalar(sa.select(sa.func.count()).select_from(Grant).where(
+        Grant.unit_id == unit.id, Grant.level == GrantLevel.LEGAL_REP,
+        Grant.revoked_at.is_(None)))
+    if unit.online_status == OnlineStatus.ACTIVE or has_rep:
+        raise AccountRefused("该单位已开通网上办事，不能通过历史账号升级；"
+                             "如需变更法定代表人或管理员，请到经办窗口办理", status=409)
 
 
 def upgrade_legacy(legacy: LegacyAccount, *, rep_id_no: str, rep_name: str, rep_phone: str,
                    admin: Person, password: str, today: dt.date) -> tuple[Unit, str]:
     """地市历史用户升级: confirm the legal representative, set an administrator, new 单位编号.
 
-    Returns the unit and the administrator's one-time password.
+    Returns the unit and the administrator's one-time password. Only a unit not yet online
+    is upgraded: the old password never replaces a legal representative the office has
+    already verified (that change is made at the counter).
     """
     unit = legacy.unit
+    check_upgradable(unit)
     rep = person_for(rep_id_no, rep_name, rep_phone, in_person=False)
     grant = _legal_rep_grant(unit, rep)
     account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
@@ -470,7 +523,6 @@ def import_legacy(results) -> tuple[int, list[str]]:
         Unit.uscc.in_({r.values["uscc"] for r in results if r.ok}))).all())
     taken = set(db.session.execute(sa.select(LegacyAccount.old_system,
                                              LegacyAccount.old_login)).all())
-    hasher = PasswordHasher()
     rows = []
     for result in results:
         if not result.ok:
@@ -485,7 +537,7 @@ def import_legacy(results) -> tuple[int, list[str]]:
             rows.append(LegacyAccount(
                 old_system=values["old_system"], old_login=values["old_login"],
                 unit_id=units[values["uscc"]],
-                secret_hash=secret if secret.startswith("$argon2") else hasher.hash(secret)))
+                secret_hash=secret if secret.startswith("$argon2") else hash_password(secret)))
     problems = [f"第{r.row_no}行 " + "；".join(f"{h}：{m}" for h, m in r.errors)
                 for r in results if not r.ok]
     if problems:

@@ -17,6 +17,7 @@ from models.finance import BenefitPayment, Contribution, PensionAccount
 from models.grant import Grant
 from models.person import Person
 from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
+from models.sessions import LoginLog, LoginSession
 from models.talent import TalentRecognition
 from models.unit import Institution, Unit
 from rules.codes import AccountKind, Filer, GrantLevel
@@ -153,6 +154,16 @@ def _people_in(units: sa.Select) -> sa.Select:
     )
 
 
+def _accounts_in(units: sa.Select) -> Clause:
+    """Accounts a regional staff member reaches: staff, and those of its units' members,
+    institutions and people."""
+    return sa.or_(Account.kind == AccountKind.STAFF, Account.unit_id.in_(units),
+                  Account.institution_id.in_(sa.select(Institution.id).where(
+                      Institution.unit_id.in_(units))),
+                  sa.and_(Account.kind == AccountKind.INDIVIDUAL,
+                          Account.person_id.in_(_people_in(units))))
+
+
 def _filed() -> Clause:
     return Application.state.not_in([s.value for s in UNFILED])
 
@@ -183,11 +194,18 @@ def _staff_region_clause(model: type, regions: frozenset[str]) -> Clause:
     if model in (PensionAccount, TalentRecognition):
         return model.person_id.in_(_people_in(units))
     if model is Account:
-        return sa.or_(Account.kind == AccountKind.STAFF, Account.unit_id.in_(units),
-                      Account.institution_id.in_(sa.select(Institution.id).where(
-                          Institution.unit_id.in_(units))),
-                      sa.and_(Account.kind == AccountKind.INDIVIDUAL,
-                              Account.person_id.in_(_people_in(units))))
+        return _accounts_in(units)
+    if model is LoginSession:
+        return LoginSession.account_id.in_(sa.select(Account.id).where(_accounts_in(units)))
+    if model is LoginLog:
+        # The account's unit; an attempt that named no known account, by the unit code typed
+        # (a code of no unit in the regions: only staff without a region limit read it).
+        return sa.or_(
+            LoginLog.account_id.in_(sa.select(Account.id).where(_accounts_in(units))),
+            sa.and_(LoginLog.account_id.is_(None), LoginLog.unit_code != "",
+                    LoginLog.unit_code.in_(sa.union(
+                        sa.select(Unit.uscc).where(Unit.id.in_(units)),
+                        sa.select(Unit.unit_no).where(Unit.id.in_(units))))))
     for name in ("unit_id",):  # certificates, legacy accounts, anything else a unit owns
         if hasattr(model, name):
             clause = getattr(model, name).in_(units)

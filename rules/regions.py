@@ -13,3 +13,16 @@ def within_regions(regions: Iterable[str] | None, region_code: str | None) -> bo
         return True
     code = region_code or ""
     return any(code.startswith(region) for region in regions if region)
+
+
+def person_within_regions(regions: Iterable[str] | None,
+                          unit_region_codes: Iterable[str | None]) -> bool:
+    """True if a person whose units lie in ``unit_region_codes`` is served by ``regions``.
+
+    A person lies in a region when one of his units (enrollments) does. A person with no
+    unit lies in no region: only staff without a region limit (``None``) serve him.
+    """
+    if regions is None:
+        return True
+    regions = list(regions)
+    return any(within_regions(regions, code) for code in unit_region_codes)

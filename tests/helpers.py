@@ -77,3 +77,9 @@ def member(level: str, items: str | None = None, unit_uscc: str = UNIT_A) -> Per
     if items is not None:
         query = query.where(Grant.item_codes == items)
     return db.session.scalars(query).first()
+
+
+def no_propagation(app):
+    """An exception in a view answers 500 as in production (reset PROPAGATE_EXCEPTIONS to None
+    afterwards)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False

@@ -78,7 +78,7 @@ FILING_DESK = {
     "act": None, "delete": None, "upload": None, "attachment": None, "rate": None,
     "print_sheet": None, "certificate": "certificate", "lookup": "unit_only",
     "workbench": "unit_only", "batch_drop_row": None, "batch_file": None, "receipt": None,
-    "lookup_suspend": "unit_only", "remove_attachment": None,
+    "lookup_suspend": "unit_only", "remove_attachment": "may_file_material",
 }
 UNIT_DESKS = {
     "unit_import.index": None, "unit_import.template": "may_file",
@@ -288,6 +288,8 @@ def _expected(endpoint, console, view, actor, model, row_id):
         if not policy.may_file(actor, _item(code)):
             return DENY
     elif extra == "may_change" and not policy.may_change_filing(actor, row, row.item):
+        return DENY
+    elif extra == "may_file_material" and not policy.may_file(actor, row.application.item):
         return DENY
     elif extra == "unit_only" and actor.kind != AccountKind.UNIT_MEMBER:
         return DENY

@@ -757,3 +757,157 @@ def test_a_legacy_upgrade_does_not_move_a_known_persons_phone(app):
                  password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert 'id="unit-no"' in done.get_data(as_text=True)
     assert _phone_of(PERSON) == "13800000003"
+
+
+def _legacy_for(admin_client, uscc, old_login="hzold777", secret="Old#Code99"):
+    """A legacy account for ``uscc`` entered in the staff console (secret given in clear)."""
+    unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == uscc))
+    _post(admin_client, "/admin/admin_legacy_account/new/", old_system="杭州社保旧网办",
+          old_login=old_login, secret_hash=secret, unit=unit.id)
+    legacy = db.session.scalar(sa.select(LegacyAccount).where(
+        LegacyAccount.old_login == old_login))
+    assert legacy is not None
+    return legacy
+
+
+def test_legacy_secrets_are_hashed_with_the_configured_argon2_profile(app, as_staff):
+    """A legacy secret entered in the console (or imported) is hashed through
+    models.account.hash_password: the configured argon2 profile, inside the
+    PASSWORD_HASH_CONCURRENCY semaphore, never argon2's 64 MiB defaults."""
+    from argon2 import extract_parameters
+
+    legacy = _legacy_for(as_staff("admin"), UNIT_B)
+    params = extract_parameters(legacy.secret_hash)
+    assert params.memory_cost == app.config["ARGON2_PARAMS"]["memory_cost"], \
+        f"legacy secret hashed with {params.memory_cost} KiB, not the configured profile"
+
+
+def test_upgrade_costs_one_hash_verification_for_known_and_unknown_old_logins(
+        app, as_staff, monkeypatch):
+    """/upgrade verifies a dummy hash for an unknown old login, as it verifies the stored one
+    for a known login: the answer time does not tell which legacy logins exist."""
+    import argon2
+
+    _legacy_for(as_staff("admin"), UNIT_B)
+    calls = []
+    original = argon2.PasswordHasher.verify
+    monkeypatch.setattr(argon2.PasswordHasher, "verify",
+                        lambda self, h, p: calls.append(h) or original(self, h, p))
+    anonymous = app.test_client()
+    _post(anonymous, "/upgrade", old_system="杭州社保旧网办", old_login="hzold777",
+          secret="wrong")
+    known = len(calls)
+    calls.clear()
+    _post(anonymous, "/upgrade", old_system="杭州社保旧网办", old_login="no-such-login",
+          secret="wrong")
+    assert known >= 1
+    assert len(calls) == known, "an unknown old login costs no hash verification"
+
+
+def test_upgrade_of_an_online_unit_is_refused_and_keeps_its_legal_representative(app, as_staff):
+    """A legacy account imported for a unit that is already online: holding the old
+    system's password does not make anyone its legal representative. /upgrade refuses (go
+    to the counter) and the verified legal representative keeps his grant and the unit its
+    单位编号 (models/accounts.upgrade_legacy)."""
+    from tests.helpers import fresh_id_no
+
+    _legacy_for(as_staff("admin"), UNIT_A)
+    admin_grant = db.session.scalar(sa.select(Grant).join(Unit).where(
+        Unit.uscc == UNIT_A, Grant.level == "admin", Grant.revoked_at.is_(None)))
+    admin_grant.revoked_at = admin_grant.valid_from  # a unit without an administrator
+    db.session.commit()
+    rep_grant = db.session.scalar(sa.select(Grant).join(Person).where(
+        Person.id_no == REP_A, Grant.level == "legal_rep"))
+    assert rep_grant.revoked_at is None
+    attacker = app.test_client()
+    unit_no = db.session.scalar(sa.select(Unit.unit_no).where(Unit.uscc == UNIT_A))
+    refused = _post(attacker, "/upgrade", old_system="杭州社保旧网办", old_login="hzold777",
+                    secret="Old#Code99")
+    assert "该单位已开通网上办事" in refused.get_data(as_text=True)
+    helper = registered_individual(91)
+    db.session.commit()
+    _post(attacker, "/upgrade/finish", rep_id_no=fresh_id_no(91), rep_name="冒名法人",
+          rep_phone="13788880091", admin_id_no=helper.id_no, admin_name=helper.name,
+          admin_phone=helper.phone, password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    db.session.expire_all()
+    assert db.session.get(Grant, rep_grant.id).revoked_at is None, \
+        "an anonymous /upgrade revoked the active unit's legal representative"
+    assert db.session.scalar(sa.select(Unit.unit_no).where(Unit.uscc == UNIT_A)) == unit_no
+
+
+def test_upgrade_of_a_unit_with_an_administrator_is_refused_not_a_500(app, as_staff):
+    """/upgrade for a unit that already has an administrator answers a refusal, never a
+    500 (upgrade_finish catches the whole refusal family, add_grant's DelegationRefused
+    included)."""
+    from tests.helpers import fresh_id_no
+
+    _legacy_for(as_staff("admin"), UNIT_B)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        client = app.test_client()
+        _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold777",
+              secret="Old#Code99")
+        helper = registered_individual(92)
+        db.session.commit()
+        response = client.post("/upgrade/finish", data={
+            "csrf_token": csrf_token(client), "rep_id_no": fresh_id_no(92),
+            "rep_name": "某法人", "rep_phone": "13788880092", "admin_id_no": helper.id_no,
+            "admin_name": helper.name, "admin_phone": helper.phone,
+            "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code < 500, response.status_code
+
+
+def test_forgot_shows_the_representatives_phone_with_the_office_mask(app):
+    """/forgot names the legal representative's phone with the office's mask (1*****01,
+    rules.masking.mask), not seven of its eleven digits: the credit code and the
+    representative's ID and name are public licence data."""
+    from rules.masking import mask
+    from tests.conftest import IsolatedClient
+
+    rep = db.session.scalar(sa.select(Person).where(Person.id_no == REP_A))
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    page = client.post("/forgot", data={
+        "csrf_token": csrf_token(client), "uscc": UNIT_A, "id_type": "01", "id_no": REP_A,
+        "name": rep.name}, follow_redirects=True).get_data(as_text=True)
+    assert f"验证码已发送至法定代表人手机 {mask(rep.phone)}" in page
+    assert f"{rep.phone[:3]}****{rep.phone[-4:]}" not in page
+
+
+def _forgot(app, uscc, address):
+    from tests.conftest import IsolatedClient
+
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client.post("/forgot", data={
+        "csrf_token": csrf_token(client), "uscc": uscc, "id_type": "01", "id_no": REP_A,
+        "name": "不是法人"})
+
+
+def test_forgot_limit_per_credit_code_counts_every_spelling_of_the_code(app):
+    """/forgot's per-credit-code limit (5 per hour) keys on the code as validate_uscc reads
+    it (views/security.form_key with the field's normaliser): the same code spelt with inner
+    spaces or full-width characters counts against the same limit."""
+    plain = [_forgot(app, UNIT_A, f"10.0.0.{n}").status_code for n in range(1, 7)]
+    assert plain[-1] == 429, plain  # the limit exists for one spelling
+    from views.security import limiter
+    limiter.reset()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in UNIT_A)
+    spellings = [UNIT_A[:k] + " " + UNIT_A[k:] for k in range(1, 6)] + [full_width]
+    spaced = [_forgot(app, code, f"10.0.1.{n}").status_code
+              for n, code in enumerate(spellings, 1)]
+    assert spaced[-1] == 429, f"6 spellings of one credit code, none limited: {spaced}"
+
+
+def test_registration_limit_per_phone_counts_every_spelling_of_the_phone(client):
+    """/register's per-phone limit keys on the phone as validate_mobile reads it: spaces,
+    dashes, +86 or full-width digits do not open a new counter."""
+    spellings = ["13977776666", "139 7777 6666", "+86 139 7777 6666", "139-7777-6666",
+                 "".join(chr(ord(c) + 0xFEE0) for c in "13977776666"), "8613977776666"]
+    answers = [_post(client, "/register", uscc=_fresh_uscc(f"91330106MA2K{n}"),
+                     name="刷短信公司", rep_id_type="01", rep_id_no=PERSON, rep_name="张伟",
+                     phone=phone, agree="y") for n, phone in enumerate(spellings)]
+    assert answers[5].status_code == 429, [a.status_code for a in answers]

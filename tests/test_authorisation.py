@@ -596,3 +596,85 @@ def test_an_edit_from_a_stale_page_changes_nothing(unit_a):
     assert "已被他人修改" in html
     db.session.expire_all()
     assert db.session.get(Application, application.id).payload["position"] == "旧"
+
+
+def test_a_regional_clerk_cannot_reset_an_individual_of_another_region(as_staff):
+    """A clerk limited to 330902 cannot reset, cancel or unlock the personal account of 张伟
+    (employed in 330106): refused 403, nothing changes; a 330106 clerk can."""
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    regions = set(db.session.scalars(sa.select(Unit.region_code).join(
+        Enrollment, Enrollment.unit_id == Unit.id).where(Enrollment.person_id == zhang.id)))
+    assert regions and not any(r.startswith("330902") for r in regions)
+    account = db.session.scalar(sa.select(Account).where(
+        Account.kind == "individual", Account.person_id == zhang.id))
+    before = account.password_hash
+    _regional("clerk", "330902")
+    clerk = as_staff("clerk")
+    for service in ("reset", "cancel", "unlock"):
+        response = clerk.post(f"/admin/counter/{service}/", data={
+            "csrf_token": csrf_token(clerk), "form_no": "F1", "reason": "离职",
+            "target": "person", "code": PERSON})
+        assert response.status_code == 403, service
+        assert "不在您的受理区域" in response.get_data(as_text=True), service
+    db.session.expire_all()
+    account = db.session.get(Account, account.id)
+    assert account.password_hash == before and account.active
+    _regional("clerk", "330106")
+    response = clerk.post("/admin/counter/reset/", data={
+        "csrf_token": csrf_token(clerk), "form_no": "F2", "reason": "",
+        "target": "person", "code": PERSON})
+    assert response.status_code == 200 and "密码重置回执单" in response.get_data(as_text=True)
+
+
+def test_a_regional_clerk_opens_only_individuals_enrolled_in_his_region(as_staff):
+    """开通个人网上办事: a person with no unit, or whose units all lie elsewhere, is served
+    only by a clerk without a region limit."""
+    _regional("clerk", "330902")
+    clerk = as_staff("clerk")
+    newcomer = fresh_id_no(61)
+    response = clerk.post("/admin/counter/open_person/", data={
+        "csrf_token": csrf_token(clerk), "form_no": "F3", "reason": "", "id_no": newcomer,
+        "name": "新来者", "phone": "13700000061"})
+    assert response.status_code == 403
+    assert db.session.scalar(sa.select(Person).where(Person.id_no == newcomer)) is None
+    _regional("clerk", None)
+    response = clerk.post("/admin/counter/open_person/", data={
+        "csrf_token": csrf_token(clerk), "form_no": "F4", "reason": "", "id_no": newcomer,
+        "name": "新来者", "phone": "13700000061"})
+    assert response.status_code == 200 and "开通回执单" in response.get_data(as_text=True)
+
+
+def test_regional_staff_read_only_their_regions_login_log_and_online_users(client, as_staff):
+    """登录日志 and 在线用户 follow the region limit by the unit of the account: a 330902
+    auditor does not read the login attempts of a 330106 unit, a 330106 auditor does; a
+    330902 system administrator does not see a 330106 unit's live session."""
+    login(client, "unit", REP_A, UNIT_A, password="wrong-password")
+    _regional("auditor", "330902")
+    auditor = as_staff("auditor")
+    html = auditor.get("/admin/admin_login_log/").get_data(as_text=True)
+    assert UNIT_A not in html, "a 330902 auditor sees a 330106 unit's login attempts"
+    _regional("auditor", "330106")
+    assert UNIT_A in auditor.get("/admin/admin_login_log/").get_data(as_text=True)
+    assert login(client, "unit", REP_A, UNIT_A).status_code == 302
+    _regional("admin", "330902")
+    online = as_staff("admin").get("/admin/admin_online/").get_data(as_text=True)
+    unit_a = db.session.scalar(sa.select(Unit).where(Unit.uscc == UNIT_A))
+    assert unit_a.name not in online
+
+
+def test_a_regional_clerk_lists_only_his_regions_pending_registrations(as_staff):
+    """窗口服务 → 待核验 (/admin/counter/) lists the pending self-registrations (and their
+    phones) of the clerk's regions only (models.accounts.pending_registrations)."""
+    from models.accounts import register_unit
+    from tests.test_accounts import _fresh_uscc
+
+    uscc = _fresh_uscc("91330106MA2F0")
+    register_unit(uscc=uscc, name="西湖待核验有限公司", rep_id_no=REP_A, rep_name="王丽华",
+                  phone="13912345678", password="Xy9#kLm2pQ", region_code="330106")
+    db.session.commit()
+    _regional("clerk", "330902")
+    html = as_staff("clerk").get("/admin/counter/").get_data(as_text=True)
+    assert "西湖待核验有限公司" not in html and "13912345678" not in html, \
+        "a 330902 clerk reads a 330106 registration and its phones"
+    _regional("clerk", "330106")
+    assert "西湖待核验有限公司" in as_staff("clerk").get("/admin/counter/").get_data(as_text=True)

@@ -26,6 +26,7 @@ from tests.helpers import (
     fresh_id_no,
     member,
     new_filing,
+    no_propagation,
     review,
     switch,
     upload,
@@ -347,3 +348,45 @@ def test_talent_filing_must_be_for_oneself(person_client):
     response = new_filing(person_client, "me", "RC_TALENT", {
         "name": "李四", "id_no": REP_A, "level": "C", "unit_uscc": UNIT_A})
     assert "须与人才认定记录中的本人信息一致" in response.get_data(as_text=True)
+
+
+def test_nan_as_a_wage_in_the_enrolment_form_is_a_field_error(app, unit_a):
+    """/unit/filing/new/SB_ENROLL/ with 月缴费工资 "NaN" or "sNaN" is refused as a field
+    error (工资应为数字), never a 500 (Decimal('NaN') cannot be compared)."""
+    no_propagation(app)
+    try:
+        for wage in ("NaN", "sNaN"):
+            response = unit_a.post("/unit/filing/new/SB_ENROLL/", data={
+                "csrf_token": csrf_token(unit_a), "intent": "draft", "id_no": fresh_id_no(5),
+                "name": "新人", "phone": "", "start_date": "2026-11-01", "wage": wage,
+                "insurance_kinds": "110,210,310,410,510"})
+            assert response.status_code < 500, (wage, response.status_code)
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+
+
+def _count_filings():
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+
+
+def test_filing_forms_refuse_dates_in_year_1_and_9999(unit_a):
+    """The item forms' date fields have a range: 参保日期 0001-01-01 on 参保登记, 录用日期
+    9999-12-31 on 用工备案 (submitted, not just a draft) are refused, nothing is written."""
+    employee = db.session.scalars(sa.select(Person).join(
+        Enrollment, Enrollment.person_id == Person.id).join(Unit).where(
+        Unit.uscc == UNIT_A, Enrollment.end_date.is_(None))).first()
+    cases = [
+        ("SB_ENROLL", "draft", {"id_no": fresh_id_no(5), "name": "新人", "phone": "",
+                                "start_date": "0001-01-01", "wage": "5000",
+                                "insurance_kinds": "110,210,310,410,510"}),
+        ("JY_RECORD", "submit", {"id_no": employee.id_no, "hire_date": "9999-12-31",
+                                 "position": "职员"}),
+        ("SB_SUSPEND", "draft", {"id_no": employee.id_no, "suspend_date": "0001-01-01",
+                                 "reason": "leave"}),
+    ]
+    for code, intent, data in cases:
+        before = _count_filings()
+        unit_a.post(f"/unit/filing/new/{code}/", data={
+            "csrf_token": csrf_token(unit_a), "intent": intent, **data})
+        assert _count_filings() == before, f"{code} filed with date {data}"

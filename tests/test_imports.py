@@ -19,7 +19,7 @@ from models import Application, Enrollment, ImportBatch, Person, Unit, db
 from models.demo import make_id_no
 from rules.masking import mask_id
 from tests.conftest import UNIT_A, UNIT_B, csrf_token, login
-from tests.helpers import member, review, switch
+from tests.helpers import member, no_propagation, review, switch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 def WIDE(text):  # noqa: N802 - reads as a constant in the table below
@@ -386,3 +386,16 @@ def test_a_failure_in_the_middle_of_saving_leaves_nothing(unit_a, monkeypatch):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == \
         applications
     assert db.session.get(ImportBatch, batch.id).status == "checked"
+
+
+def test_nan_as_a_wage_in_an_import_file_is_a_row_error(app, unit_a):
+    """月缴费工资 "NaN" in a 人员批量新参保 CSV is a row error, never a 500."""
+    no_propagation(app)
+    try:
+        id_no = fresh_ids(1, 77)[0]
+        csv = ",".join(HEADERS) + f"\n{id_no},新人,,2026-11-01,NaN,五险\n"
+        response = post_file(unit_a, "/unit/import/upload/SB_ENROLL_BATCH/",
+                             csv.encode("utf-8"), "x.csv", follow_redirects=True)
+        assert response.status_code < 500, response.status_code
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None

@@ -27,6 +27,7 @@ from rules.permissions import (
     may_see_identifiers,
     staff_may,
 )
+from rules.regions import person_within_regions
 from rules.workflow import State
 
 
@@ -216,3 +217,11 @@ def test_limits_on_every_day_of_a_period():
         check_limit(GrantLevel.AGENT, nine + [(d(2026, 5, 1), d(2026, 5, 2))],
                     d(2026, 1, 1), None)
     check_limit(GrantLevel.LEGAL_REP, nine * 3, d(2026, 1, 1), None)
+
+
+def test_a_person_lies_in_the_regions_of_his_units():
+    assert person_within_regions(None, [])  # no region limit serves everyone
+    assert person_within_regions({"3309"}, ["330106", "330902"])
+    assert not person_within_regions({"330902"}, ["330106"])
+    assert not person_within_regions({"330902"}, [])  # no unit: only unlimited staff
+    assert person_within_regions({"330902", "330106"}, ["330106"])

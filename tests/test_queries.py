@@ -13,6 +13,7 @@ from models.queries import latest_period
 from rules.codes import InsuranceKind
 from rules.contribution import amounts
 from tests.conftest import PERSON, UNIT_A, UNIT_B
+from tests.helpers import no_propagation
 
 PERIOD = "202610"  # the demo's last settlement period
 
@@ -170,3 +171,18 @@ def test_unit_certificate_figures_come_from_that_periods_contributions(unit_a):
          "total": "20.00"},
     ]
     assert "4320.00" in text and "575.00" in text
+
+
+def test_a_huge_year_on_the_pension_query_is_refused_not_a_500(app, unit_a):
+    """/unit/query/pension/ with year=99999999999999999999 never reaches SQL as an integer
+    it cannot hold (OverflowError on SQLite, DataError on PostgreSQL): no 500."""
+    person = db.session.scalars(sa.select(Person).join(
+        Enrollment, Enrollment.person_id == Person.id).join(Unit).where(
+        Unit.uscc == UNIT_A)).first()
+    no_propagation(app)
+    try:
+        response = unit_a.get("/unit/query/pension/", query_string={
+            "id_no": person.id_no, "name": person.name, "year": "99999999999999999999"})
+        assert response.status_code < 500, response.status_code
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None

@@ -394,3 +394,21 @@ def test_views_that_write_on_get_take_the_write_lock_up_front(app):
         assert not _request_writes()
     with app.test_request_context("/unit/", method="POST"):
         assert _request_writes()
+
+
+def test_an_uncaught_refusal_answers_its_status_with_its_chinese_message(app, monkeypatch):
+    """A models.errors.Refusal no view catches is not a 500: the error page carries its
+    status and its message (views/errors.handle_refusal)."""
+    import views.account
+    from models.errors import Refusal
+
+    def refuse(*args, **kwargs):
+        raise Refusal("该业务暂停办理，请到经办窗口办理", status=409)
+
+    monkeypatch.setattr(views.account, "check_legacy", refuse)
+    client = app.test_client()
+    response = client.post("/upgrade", data={
+        "csrf_token": csrf_token(client), "old_system": "杭州社保旧网办",
+        "old_login": "hzold1", "secret": "x"})
+    assert response.status_code == 409
+    assert "该业务暂停办理，请到经办窗口办理" in response.get_data(as_text=True)

@@ -22,13 +22,16 @@ from models.accounts import (
     upgrade_legacy,
 )
 from models.audit import record
+from models.errors import Refusal
 from models.sms import CodeRefused, SmsLimited, check_code, send_code
 from rules.codes import AccountKind, GrantLevel, IdType
+from rules.delegation import DelegationRefused
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
+from rules.masking import mask
 from rules.passwords import password_problems
 from views.auth import HOME, client_ip, renew_session
 from views.forms import rule
-from views.security import form_key, limit, rate_limited_page
+from views.security import canonical, form_key, limit, rate_limited_page
 
 bp = Blueprint("account", __name__)
 
@@ -215,7 +218,8 @@ def phone():
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @limit("RATELIMIT_FORGOT_ADDRESS")
-@limit("RATELIMIT_FORGOT_TARGET", key_func=form_key("uscc"), scope="forgot-uscc")
+@limit("RATELIMIT_FORGOT_TARGET", key_func=form_key("uscc", using=canonical(validate_uscc)),
+       scope="forgot-uscc")
 def forgot():
     """Unit password recovery through the legal representative's identity and an SMS code."""
     form = ForgotForm()
@@ -241,7 +245,7 @@ def forgot():
                 return _sms_limited(refused)
             session["forgot_account"], session["forgot_phone"] = account.id, phone_
             db.session.commit()
-            flash(f"验证码已发送至法定代表人手机 {phone_[:3]}****{phone_[-4:]}", "info")
+            flash(f"验证码已发送至法定代表人手机 {mask(phone_)}", "info")
             return redirect(url_for("account.forgot_finish"))
     return render_template("account/form.html", form=form, title="单位找回密码",
                            note="填写法定代表人信息，验证码将发送到法定代表人登记的手机")
@@ -279,8 +283,10 @@ def forgot_finish():
 
 @bp.route("/register", methods=["GET", "POST"])
 @limit("RATELIMIT_REGISTER_ADDRESS")
-@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("uscc"), scope="register-uscc")
-@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("phone"), scope="register-phone")
+@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("uscc", using=canonical(validate_uscc)),
+       scope="register-uscc")
+@limit("RATELIMIT_REGISTER_TARGET", key_func=form_key("phone", using=canonical(validate_mobile)),
+       scope="register-phone")
 def register():
     """单位注册, step 1: the unit and its legal representative; an SMS code to the phone."""
     form = RegisterForm()
@@ -371,7 +377,7 @@ def upgrade_finish():
                 legacy, rep_id_no=form.rep_id_no.data, rep_name=form.rep_name.data.strip(),
                 rep_phone=form.rep_phone.data, admin=admin, password=form.password.data,
                 today=clock.today())
-        except (AccountRefused, InvalidValue) as refused:
+        except (Refusal, DelegationRefused, InvalidValue) as refused:  # add_grant's refusals too
             db.session.rollback()
             flash(str(refused), "error")
         else:

@@ -64,6 +64,22 @@ def identifier_formatter(view, context, model, name):
     return masking.shown(current_actor(), _dotted(model, name))
 
 
+def payload_formatter(view, context, model, name):
+    """A filing's payload (申报内容) on generic pages: its labelled fields, ID numbers and
+    phones as the current viewer may see them, never the stored JSON."""
+    from views.item_form import labelled_payload
+
+    payload = getattr(model, name) or {}
+    spec = getattr(model, "spec", None) or getattr(getattr(model, "application", None),
+                                                   "spec", None)
+    if spec is None:
+        return ""
+    fields = labelled_payload(spec, payload, current_actor())
+    if isinstance(payload.get("rows"), list):
+        fields.append(("批量明细", f"{len(payload['rows'])}行"))
+    return "；".join(f"{label}：{value}" for label, value in fields)
+
+
 def shown_identifier(value) -> str:
     """Jinja filter ``identifier``: an ID number or phone as the current viewer may see it."""
     return masking.shown(current_actor(), value)
@@ -165,6 +181,7 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
             self.column_type_formatters_detail or typefmt.DETAIL_FORMATTERS)
         self.column_formatters = {
             **{name: identifier_formatter for name in ID_COLUMNS | PHONE_COLUMNS},
+            "payload": payload_formatter,
             **(self.column_formatters or {}),
         }
         choices = {c.key: _enum_of(c).choices() for c in sa.inspect(model).columns if _enum_of(c)}

@@ -13,23 +13,25 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from models import Account, Person, Unit, db
+from models import Account, Unit, db
 from models.accounts import (
     AccountRefused,
     cancel_account,
     cancel_unit,
     check_counter_region,
+    counter_individual,
     issue_password,
     legal_rep_account,
     open_individual,
     open_unit,
+    pending_registrations,
     registration_of,
     unlock,
     verify_registration,
 )
 from models.audit import record
 from rules import permissions as p
-from rules.codes import AccountKind, OnlineStatus, UnitType
+from rules.codes import AccountKind, UnitType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from views.auth import client_ip, current_actor
 from views.base import KindGate
@@ -100,10 +102,7 @@ class CounterView(KindGate, BaseView):
             else:
                 check_counter_region(self._clerk(), unit)
             return unit
-        person = db.session.scalar(sa.select(Person).where(Person.id_no == code))
-        account = db.session.scalar(sa.select(Account).where(
-            Account.kind == AccountKind.INDIVIDUAL, Account.person_id == person.id)) \
-            if person else None
+        account = counter_individual(self._clerk(), code)
         if account is None:
             form.code.errors.append("该人员未开通个人网上办事")
         return account
@@ -113,8 +112,7 @@ class CounterView(KindGate, BaseView):
 
     @expose("/")
     def index(self):
-        pending = db.session.scalars(sa.select(Unit).where(
-            Unit.online_status == OnlineStatus.PENDING).order_by(Unit.id)).all()
+        pending = pending_registrations(self._clerk())
         registrations = {unit.id: registration_of(unit) for unit in pending}
         return self.render("counter/index.html", forms=FORMS, pending=pending,
                            registrations=registrations)
@@ -154,7 +152,7 @@ class CounterView(KindGate, BaseView):
 
     def _do_open_person(self, form):
         account, password = open_individual(id_no=form.id_no.data, name=form.name.data.strip(),
-                                            phone=form.phone.data)
+                                            phone=form.phone.data, clerk=self._clerk())
         self._audit("open_person", account, form)
         db.session.commit()
         return self._receipt("个人网上办事开通回执单", [

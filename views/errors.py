@@ -3,8 +3,9 @@
 HTTP errors (``abort(403)`` in our views and in Flask-Admin's, 404 routing, 405, 413 from
 MAX_CONTENT_LENGTH, 429 from the rate limiter) keep their status and headers (Allow,
 Retry-After). A database that stays locked past the busy timeout answers 503 "系统繁忙";
-anything else unhandled is logged with its traceback and answers 500. Workflow refusals are
-not handled here: their views answer them with a message.
+anything else unhandled is logged with its traceback and answers 500. Refusals
+(models.errors.Refusal) are answered by their views with a message; one that a view does not
+catch answers its own status with its Chinese message here, never a 500.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_date
 
 from models import db
+from models.errors import Refusal
 from observability import log, request_fields, request_id
 from rules import clock
 from views.auth import HOME
@@ -134,7 +136,16 @@ def handle_unexpected(error: Exception):
     return error_page(500)
 
 
+def handle_refusal(refusal: Refusal):
+    """An operation's refusal no view caught: its status and its Chinese message; the
+    transaction it interrupted is rolled back."""
+    g.error_home = _home()  # before the rollback expires the account
+    db.session.rollback()
+    return error_page(refusal.status, refusal.message)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers (Flask-Admin has none of its own, so its aborts come here)."""
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Refusal, handle_refusal)
     app.register_error_handler(Exception, handle_unexpected)

@@ -200,7 +200,8 @@ class FilingDesk(KindGate, BaseView):
                    and not (a == Action.PREPARE and not needs_unit)]
         return self.render(
             "filing/detail.html", application=application, actions=actions,
-            fields=labelled_payload(application.spec, application.payload or {}),
+            fields=labelled_payload(application.spec, application.payload or {},
+                                    self.actor),
             may_edit=policy.may_change_filing(self.actor, application, application.item)
             and not is_batch(application.item),
             may_fix_batch=is_batch(application.item) and self.actor.kind == AccountKind.UNIT_MEMBER

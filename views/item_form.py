@@ -16,7 +16,7 @@ from wtforms.validators import (
 
 from models.codes import choices_of, labels_of
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
-from rules.masking import mask
+from rules.masking import shown
 from views.forms import rule as rule_validator
 from views.hardening import date_in_range, finite_number, no_control_characters
 
@@ -134,15 +134,19 @@ def payload_of(item, form) -> dict:
     return payload
 
 
-def labelled_payload(item, payload: dict) -> list[tuple[str, str]]:
-    """(label, shown value) pairs for display, choices shown by their label."""
+def labelled_payload(item, payload: dict, actor) -> list[tuple[str, str]]:
+    """(label, shown value) pairs for display, choices shown by their label; ID numbers and
+    phones as ``actor`` may see them (rules.masking.shown: masked for agents, auditors and
+    for ``None``, a printed sheet)."""
     rows = []
     for spec in item.form_fields or []:
         value = payload.get(spec["name"], "")
         if spec["type"] == "choice":
-            shown = labels_of(spec["code_table"]) if spec.get("code_table") else \
+            labels = labels_of(spec["code_table"]) if spec.get("code_table") else \
                 dict(tuple(c) for c in spec.get("choices", []))
-            value = shown.get(value, value)
+            value = labels.get(value, value)
+        elif spec["type"] in MASKED_TYPES and value:
+            value = shown(actor, value)
         rows.append((spec.get("label") or spec["name"], value))
     return rows
 
@@ -169,8 +173,5 @@ MASKED_TYPES = frozenset({"id_no", "person", "phone"})
 
 
 def printed_payload(item, payload: dict) -> list[tuple[str, str]]:
-    """``labelled_payload`` for a printed sheet: ID numbers and phones masked."""
-    masked = {spec.get("label") or spec["name"] for spec in item.form_fields or []
-              if spec["type"] in MASKED_TYPES}
-    return [(label, mask(value) if label in masked and value else value)
-            for label, value in labelled_payload(item, payload)]
+    """``labelled_payload`` for a printed sheet: ID numbers and phones masked for everyone."""
+    return labelled_payload(item, payload, None)

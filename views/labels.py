@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import sqlalchemy as sa
 from flask import g, has_request_context
@@ -93,8 +95,50 @@ def audit_action(code: str | None) -> str:
     return code
 
 
+#: Keys of audit data holding an ID number or phone, whatever the value looks like.
+_IDENTIFIER_KEYS = ("id_no", "phone", "login", "login_name", "mobile")
+#: An ID number (18 or 15 characters) or a mainland mobile inside free text.
+_IDENTIFIER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|1\d{10})(?![0-9A-Za-z])")
+
+
+def _identifier_key(key) -> bool:
+    key = str(key)
+    return any(key == k or key.endswith(f"_{k}") for k in _IDENTIFIER_KEYS)
+
+
+def shown_data(actor, value, key=None):
+    """Audit data (before/after) as ``actor`` may see it: every ID number and phone through
+    rules.masking.shown, under an identifier key or inside any text."""
+    from rules.masking import shown
+
+    if isinstance(value, dict):
+        return {k: shown_data(actor, v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown_data(actor, v, key) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if key is not None and _identifier_key(key):
+        return shown(actor, str(value))
+    if isinstance(value, (str, int)):
+        text = str(value)
+        masked = _IDENTIFIER_IN_TEXT.sub(lambda m: shown(actor, m.group()), text)
+        return value if masked == text else masked
+    return value
+
+
+def audit_data(view, context, model, name) -> str:
+    """An audit event's before/after data, identifiers as the current viewer may see them."""
+    from views.auth import current_actor
+
+    value = getattr(model, name)
+    if not value:
+        return ""
+    return json.dumps(shown_data(current_actor(), value), ensure_ascii=False)
+
+
 #: Column formatters of the audit trail.
 AUDIT_FORMATTERS = {
+    "before": audit_data, "after": audit_data,
     "action": lambda view, context, model, name: audit_action(model.action),
     "object_type": lambda view, context, model, name: OBJECT_TYPES.get(
         model.object_type or "", model.object_type or ""),
@@ -139,8 +183,16 @@ def batch_columns(item_code: str) -> list[tuple[str, str, object]]:
     schema = SCHEMAS.get(item_code)
     if schema is None:
         return []
+    from rules.masking import shown
+    from views.auth import current_actor
+
+    actor = current_actor()
     columns = []
     for column in schema.columns:
+        if column.kind in ("id_no", "phone"):  # as the viewer may see them (1*****01)
+            columns.append((column.key, column.header,
+                            lambda v: "" if v is None else shown(actor, v)))
+            continue
         labels = {value: label for value, label in (column.choices or ())}
         columns.append((column.key, column.header,
                         lambda v, labels=labels: "" if v is None else labels.get(v, v)))

@@ -136,7 +136,8 @@ class ReviewView(ReadOnlyStaffView):
         person = application.subject_person
         return self.render(
             "review/case.html", application=application, actions=actions, left=left,
-            fields=labelled_payload(application.spec, application.payload or {}),
+            fields=labelled_payload(application.spec, application.payload or {},
+                                    current_actor()),
             reasons=[label for _, label in choices_of("reject_reason")],
             reject=rejects[-1] if rejects else None, steps=steps,
             step_days=step_days(application.spec.time_limit_days,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 
 from flask import current_app, g, render_template, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from rules.identity import InvalidValue, normalise
 
 #: Settings this module reads (defaults; the environment or the test config override them).
 DEFAULTS = {
@@ -77,10 +80,22 @@ def limit(setting: str, *, key_func=None, deduct_when=None, scope: str | None = 
                          scope=scope or setting.lower())
 
 
-def form_key(*fields: str):
-    """A key function: the normalised values of form ``fields`` (the target of a request)."""
+def canonical(validator: Callable[[str], str]) -> Callable[[str], str]:
+    """A field's own normaliser: the value its validator accepts it as (every spelling of one
+    credit code or phone gives the same key); a value it refuses, by rules.identity.normalise."""
+    def key(value: str) -> str:
+        try:
+            return validator(value)
+        except InvalidValue:
+            return normalise(value)
+    return key
+
+
+def form_key(*fields: str, using: Callable[[str], str] = normalise):
+    """A key function: the values of form ``fields`` (the target of a request), each as its
+    field's normaliser ``using`` spells it, so a re-spelt value counts against the same limit."""
     def key() -> str:
-        return "|".join((request.form.get(f) or "").strip().upper() for f in fields)
+        return "|".join(using(request.form.get(f) or "") for f in fields)
     return key
 
 

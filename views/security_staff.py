@@ -9,6 +9,7 @@ from flask_login import current_user
 from models import LoginLog, LoginSession, db, sessions
 from rules import permissions as p
 from rules.codes import AccountKind, StaffRoleName
+from rules.masking import shown
 from views.auth import client_ip, current_actor
 from views.staff import StaffView
 
@@ -83,6 +84,8 @@ class LoginLogView(StaffView):
         "at": _time,
         "outcome": lambda v, c, m, n: sessions.OUTCOMES.get(m.outcome, m.outcome),
         "kind": lambda v, c, m, n: AccountKind.label_of(m.kind) if m.kind else "",
+        # The typed login name is often an ID number or phone: shown as the viewer may see it.
+        "login_name": lambda v, c, m, n: shown(current_actor(), m.login_name),
     }
     column_formatters_export = column_formatters
     column_filters = [

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import IntEqualFilter
@@ -31,6 +30,7 @@ from models import (
     Unit,
     db,
 )
+from models.account import hash_password
 from models.accounts import import_legacy
 from models.audit import record
 from models.imports import BadFile, check_rows, read_table
@@ -310,7 +310,7 @@ class LegacyAccountView(StaffView):
         if not model.secret_hash:
             raise ValidationError("请填写原密码摘要或一次性验证码")
         if not model.secret_hash.startswith("$argon2"):
-            model.secret_hash = PasswordHasher().hash(model.secret_hash)
+            model.secret_hash = hash_password(model.secret_hash)
 
 
 class CertificateView(ReadOnlyStaffView):
