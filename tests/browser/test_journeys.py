@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 
+from playwright.sync_api import expect
 from stdnum.cn import uscc as uscc_check
 
 from models.demo import DEMO_PASSWORD, make_id_no
@@ -106,18 +107,19 @@ def test_legal_representatives_first_login(visitor):
 def test_login_tabs_keep_the_chosen_kind_after_an_error(visitor):
     visitor.login("单位", REP_A, UNIT_A, password="wrong-password")
     page = visitor.page
-    assert "登录信息有误" in visitor.text()
-    assert page.locator("input[name=kind][value=unit]").is_checked()
-    assert page.locator("#unit_code").is_visible()
-    assert page.get_by_role("link", name="单位注册").is_visible()
-    assert page.get_by_role("link", name=re.compile("忘记密码")).is_visible()
+    # expect(): Playwright waits for the state instead of reading it once (no flake under load).
+    expect(page.locator("body")).to_contain_text("登录信息有误")
+    expect(page.locator("input[name=kind][value=unit]")).to_be_checked()
+    expect(page.locator("#unit_code")).to_be_visible()
+    expect(page.get_by_role("link", name="单位注册")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("忘记密码"))).to_be_visible()
     page.get_by_text("个人", exact=True).click()
-    assert not page.locator("#unit_code").is_visible()  # individuals have no unit code
+    expect(page.locator("#unit_code")).to_be_hidden()  # individuals have no unit code
     visitor.check_page(axe=True)
     # Keyboard only: the kind tabs are radios, the arrow keys move between them.
     page.locator("input[name=kind][value=person]").focus()
     page.keyboard.press("ArrowRight")
-    assert page.locator("input[name=kind][value=unit]").is_checked()
+    expect(page.locator("input[name=kind][value=unit]")).to_be_checked()
     problems = [p for p in visitor.problems if "/login" not in p]  # the 401 itself
     assert not problems
 
