@@ -163,3 +163,15 @@ def test_talent_result_needs_name_and_id_number_together(client):
     assert "未查询到认定结果" in text and recognition.certificate_no not in text
     half = client.get(f"/portal/talent/result/?id_no={zhang.id_no}").get_data(as_text=True)
     assert "请同时填写姓名和身份证号码" in half and recognition.certificate_no not in half
+
+
+def test_talent_result_queries_are_limited_per_address_in_chinese(client):
+    """认定结果查询 takes a name and an ID number: one address cannot walk the city's numbers
+    through it. The empty form is never counted."""
+    for _ in range(25):
+        assert client.get("/portal/talent/result/").status_code == 200
+    answers = [client.get(f"/portal/talent/result/?name=张三&id_no=3301061990010{n:04d}")
+               .status_code for n in range(21)]
+    assert answers[:20] == [200] * 20 and answers[20] == 429
+    refused = client.get("/portal/talent/result/?name=张三&id_no=330106199001010000")
+    assert refused.status_code == 429 and "请" in refused.get_data(as_text=True)

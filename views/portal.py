@@ -14,6 +14,7 @@ from models import Person, ServiceItem, TalentRecognition, clock, db
 from models.notice import Notice, NoticeKind, is_public, public_notices
 from rules.portal import FORMS
 from views.certificates import FONT
+from views.security import limit_lookup
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -161,6 +162,7 @@ def talent_publicity():
 
 
 @bp.get("/talent/result/")
+@limit_lookup("talent-result")
 def talent_result():
     """认定结果查询: by name and ID number together; a stranger learns nothing from one."""
     name = request.args.get("name", "").strip()[:50]

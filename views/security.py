@@ -37,6 +37,7 @@ DEFAULTS = {
     "RATELIMIT_UPGRADE_ADDRESS": "10 per hour",
     "RATELIMIT_UPGRADE_TARGET": "5 per 15 minutes",  # per old login name
     "RATELIMIT_CODE_ADDRESS": "30 per hour",  # SMS code checks per address
+    "RATELIMIT_LOOKUP_ADDRESS": "20 per hour;100 per day",  # public 认定结果查询 per address
 }
 
 
@@ -78,6 +79,14 @@ def limit(setting: str, *, key_func=None, deduct_when=None, scope: str | None = 
     return limiter.limit(lambda: current_app.config[setting], key_func=key_func,
                          methods=["POST"], deduct_when=deduct_when,
                          scope=scope or setting.lower())
+
+
+def limit_lookup(scope: str):
+    """A limit on a public look-up by name and ID number (GET), counted only when a query is
+    asked: a stranger cannot walk the city's ID numbers through it."""
+    return limiter.limit(lambda: current_app.config["RATELIMIT_LOOKUP_ADDRESS"],
+                         methods=["GET"], scope=scope,
+                         exempt_when=lambda: "id_no" not in request.args)
 
 
 def canonical(validator: Callable[[str], str]) -> Callable[[str], str]:
