@@ -32,3 +32,8 @@ def now() -> dt.datetime:
 def shown(value) -> str:
     """A stored (UTC) timestamp as YYYY-MM-DD HH:MM office time."""
     return clock.shown(value, office_timezone())
+
+
+def next_day_start(moment: dt.datetime) -> dt.datetime:
+    """The start of the office day after ``moment`` (naive UTC), as naive UTC."""
+    return clock.next_day_start(moment, office_timezone())

@@ -26,7 +26,7 @@ from models.errors import Refusal
 from models.grant import Grant
 from models.imports import already_filed
 from models.person import Person
-from models.service import Application, ApplicationEvent, ImportBatch, ServiceItem
+from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
 from models.unit import Unit
 from models.workflow import acting_for, transition
 from rules import policy
@@ -37,6 +37,7 @@ from rules.identity import InvalidValue
 from rules.permissions import Actor
 from rules.workflow import (
     CLOSED_ON_APPROVAL,
+    EDITABLE,
     Action,
     State,
     TransitionRefused,
@@ -261,6 +262,24 @@ def attach(by: By, application: Application, material: str, file_name: str, data
            after={"application": application.id, "material": material,
                   "sha256": attachment.sha256})
     return attachment
+
+
+def detach(by: By, attachment: Attachment) -> None:
+    """Take an uploaded material off a filing that may still be changed (a draft, one waiting
+    for the unit, one sent back), to replace it; audited. The stored file stays: files are
+    content-addressed and may serve another filing."""
+    application = attachment.application
+    actor, item = by.actor, application.item
+    if not policy.may_read_filing(actor, application, item):
+        raise _not_found()
+    if not policy.may_file(actor, item):
+        raise Refusal("您没有办理该事项的权限", 403)
+    if State(application.state) not in EDITABLE:
+        raise Refusal(f"办件状态为“{State(application.state).label}”，材料不能删除")
+    _audit(by, "application:remove_material", application, before={
+        "material": attachment.material, "file_name": attachment.file_name,
+        "sha256": attachment.sha256})
+    db.session.delete(attachment)
 
 
 def record_delivery(by: By, application: Application, courier: str, tracking_no: str) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models import clock
 from models.base import db, utcnow
 
 #: Login log outcomes (登录结果), as staff read them.
@@ -37,22 +37,13 @@ def now() -> dt.datetime:
 
 
 def office_tomorrow(moment: dt.datetime) -> dt.datetime:
-    """The start of the next office day (OFFICE_TIMEZONE) after ``moment``, as naive UTC."""
-    zone = ZoneInfo(current_app.config.get("OFFICE_TIMEZONE") or "Asia/Shanghai")
-    local = moment.replace(tzinfo=dt.UTC).astimezone(zone)
-    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
-    return midnight.astimezone(dt.UTC).replace(tzinfo=None)
+    """The start of the next office day after ``moment``, as naive UTC."""
+    return clock.next_day_start(moment)
 
 
 def office_day_start(moment: dt.datetime) -> dt.datetime:
     """The start of the office day containing ``moment``, as naive UTC."""
     return office_tomorrow(moment) - dt.timedelta(days=1)
-
-
-def office_time(moment: dt.datetime) -> str:
-    """``moment`` (naive UTC) as the office reads it: YYYY-MM-DD HH:MM."""
-    zone = ZoneInfo(current_app.config.get("OFFICE_TIMEZONE") or "Asia/Shanghai")
-    return moment.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _digest(token: str) -> str:

@@ -51,3 +51,11 @@ def shown(value, tz: str | None) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def next_day_start(moment: dt.datetime, tz: str | None) -> dt.datetime:
+    """The start of the office day after the naive-UTC ``moment``, as naive UTC (a lock or a
+    quota that lasts "until tomorrow")."""
+    local = local_from_utc(moment, tz)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone(tz))
+    return midnight.astimezone(dt.UTC).replace(tzinfo=None)

@@ -180,7 +180,7 @@ def login():
                 return rate_limited_page(refused.retry_at, refused.message)
             except LoginRefused:
                 db.session.rollback()
-                flash(f"密码连续错误次数过多，账号已临时锁定至{sessions.office_time(outcome.until)}"
+                flash(f"密码连续错误次数过多，账号已临时锁定至{clock.shown(outcome.until)}"
                       "。请在本人常用的设备或网络登录，或联系单位管理员（经办人）、"
                       "持证件到受理点解锁", "error")
                 return render_template("login.html", form=form), 403

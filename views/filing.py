@@ -24,7 +24,7 @@ from models import (
 from models.attachments import BadUpload, missing_materials
 from models.base import writes_on_get
 from models.errors import Refusal
-from models.filings import open_filing, remove_material
+from models.filings import open_filing
 from models.handlers import enrollment_facts
 from models.imports import new_batch
 from models.lookups import insured_with, suspension_facts
@@ -35,6 +35,7 @@ from models.operations import (
     certificate_for,
     create_filing,
     delete_filing,
+    detach,
     drop_batch_row,
     edit_filing,
     is_batch,
@@ -320,15 +321,14 @@ class FilingDesk(KindGate, BaseView):
         """Take a material off a filing before it is (re)submitted, to replace it."""
         attachment = scoped_or_404(Attachment, attachment_id)
         application_id, file_name = attachment.application_id, attachment.file_name
-        if not _may_file(self.actor, attachment.application.item):
-            abort(403)
         try:
-            remove_material(attachment, actor_id=self.actor.account_id,
-                            actor_label=str(current_user), ip=client_ip())
+            detach(self.by, attachment)
             db.session.commit()
             flash(f"已删除材料：{file_name}，请上传新的文件", "info")
         except Refusal as refused:
             db.session.rollback()
+            if refused.status in (403, 404):
+                abort(refused.status)
             flash(refused.message, "error")
         return redirect(url_for(".detail", application_id=application_id))
 

@@ -117,7 +117,8 @@ def csp_nonce() -> str:
 
 def rate_limited_page(retry_at: dt.datetime | None, message: str = ""):
     """The Chinese 429 answer: what was limited and when to try again (naive UTC)."""
-    from models.sessions import now, office_time
+    from models.clock import shown as office_time
+    from models.sessions import now
 
     seconds = max(1, int((retry_at - now()).total_seconds())) if retry_at else 60
     html = render_template("rate_limited.html", message=message, title="请稍后再试",

@@ -6,7 +6,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import filters
 from flask_login import current_user
 
-from models import LoginLog, LoginSession, db, sessions
+from models import LoginLog, LoginSession, clock, db, sessions
 from rules import permissions as p
 from rules.codes import AccountKind, StaffRoleName
 from rules.masking import shown
@@ -23,7 +23,7 @@ LABELS = {
 
 def _time(view, context, model, name):
     value = getattr(model, name)
-    return sessions.office_time(value) if value else ""
+    return clock.shown(value) if value else ""
 
 
 class OnlineSessionsView(StaffView):
