@@ -15,6 +15,7 @@ from dataclasses import dataclass
 ENVIRONMENTS = ("development", "production")
 LOG_FORMATS = ("json", "text")
 WORKER_CLASSES = ("sync", "gthread")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
 
 
 class SettingsError(RuntimeError):
@@ -42,6 +43,14 @@ class Settings:
     HTTPS: bool = False
     #: Where uploaded materials are stored; None = ``instance/uploads``.
     UPLOAD_DIR: str | None = None
+    #: The file store (``models/storage.py``): ``file:///dir`` or ``s3://bucket/prefix``;
+    #: None = the local directory UPLOAD_DIR.
+    STORAGE_URL: str | None = None
+    #: An S3-compatible store's endpoint (MinIO, OSS, COS …); None = AWS. Credentials and
+    #: region come from the environment as boto3 reads them (AWS_ACCESS_KEY_ID, …).
+    S3_ENDPOINT_URL: str | None = None
+    #: ``auto``, ``path`` (bucket in the path: MinIO, moto) or ``virtual`` (bucket in the host).
+    S3_ADDRESSING_STYLE: str = "auto"
     #: Import path ``package.module:callable`` of an SMS sender ``(phone, text)``; None = outbox.
     SMS_SENDER: str | None = None
     #: The office's time zone: what "today" and working days mean.
@@ -76,7 +85,8 @@ class Settings:
 
     def _check_choices(self) -> None:
         for name, allowed in (("WANGBAN_ENV", ENVIRONMENTS), ("LOG_FORMAT", LOG_FORMATS),
-                              ("GUNICORN_WORKER_CLASS", WORKER_CLASSES)):
+                              ("GUNICORN_WORKER_CLASS", WORKER_CLASSES),
+                              ("S3_ADDRESSING_STYLE", ADDRESSING_STYLES)):
             value = getattr(self, name)
             if value is not None and value not in allowed:
                 raise SettingsError(f"设置 {name}={value!r} 无效：应为 {' / '.join(allowed)} 之一")
@@ -86,6 +96,13 @@ class Settings:
                 raise SettingsError(f"设置 {name} 必须大于 0")
         if self.TRUSTED_PROXIES < 0:
             raise SettingsError("设置 TRUSTED_PROXIES 不能为负数")
+        if self.STORAGE_URL:
+            from models.storage import StorageSettingError, parse_url
+
+            try:
+                parse_url(self.STORAGE_URL)
+            except StorageSettingError as error:
+                raise SettingsError(f"设置 {error}") from None
 
     def app_config(self) -> dict:
         """The ``app.config`` keys these settings give (None where the factory decides)."""
@@ -105,6 +122,9 @@ class Settings:
             "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URI or self.REDIS_URL or "memory://",
             "LOG_FORMAT": self.LOG_FORMAT or ("json" if production else "text"),
             "EXPORT_MAX_ROWS": self.EXPORT_MAX_ROWS,
+            "STORAGE_URL": self.STORAGE_URL,
+            "S3_ENDPOINT_URL": self.S3_ENDPOINT_URL,
+            "S3_ADDRESSING_STYLE": self.S3_ADDRESSING_STYLE,
         }
         if self.DATABASE_URL:
             config["SQLALCHEMY_DATABASE_URI"] = self.DATABASE_URL

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
 from stdnum.cn import ric
 
 from models import (
@@ -347,8 +347,7 @@ class _Loader:
         db.session.flush()
         # The filing waits for the unit with its required signed form (签字盖章的申请表).
         store_attachment(app, "form", "人才认定备案申请表（已签字）.pdf",
-                         signed_form_pdf(person, unit), account.id,
-                         current_app.config["UPLOAD_DIR"])
+                         io.BytesIO(signed_form_pdf(person, unit)), account.id)
         claim_people(app)
 
 

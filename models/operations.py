@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -247,16 +248,15 @@ def rate_filing(by: By, application: Application, score: int | None, comment: st
     _audit(by, "application:rate", application, after={"rating": score, "comment": comment})
 
 
-def attach(by: By, application: Application, material: str, file_name: str, data: bytes,
-           upload_dir: str):
-    """Upload one material to an editable filing of the actor's own."""
+def attach(by: By, application: Application, material: str, file_name: str,
+           stream: BinaryIO):
+    """Upload one material (read from ``stream``) to an editable filing of the actor's own."""
     actor, item = by.actor, application.item
     if not policy.may_read_filing(actor, application, item):
         raise _not_found()
     if not policy.may_change_filing(actor, application, item):
         raise Refusal("该办件当前不能上传材料", 403)
-    attachment = store_attachment(application, material, file_name, data, actor.account_id,
-                                  upload_dir)
+    attachment = store_attachment(application, material, file_name, stream, actor.account_id)
     db.session.flush()
     _audit(by, "attachment:upload", attachment,
            after={"application": application.id, "material": material,

@@ -166,3 +166,41 @@ def clock(monkeypatch):
     frozen = Clock()
     monkeypatch.setattr("models.sessions.now", frozen)
     return frozen
+
+
+S3_BUCKET = "wangban-test"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on a free port of this machine, over real HTTP, with one bucket."""
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        # boto3 reads credentials and region from the environment, as in production.
+        env.setenv("AWS_ACCESS_KEY_ID", "test")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=S3_BUCKET)
+        yield endpoint
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_kind(request, app, monkeypatch):
+    """The app's file store for one test: the local directory, or S3 on moto's server."""
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        monkeypatch.setitem(app.config, "STORAGE_URL", f"s3://{S3_BUCKET}/uploads")
+        monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", endpoint)
+        monkeypatch.setitem(app.config, "S3_ADDRESSING_STYLE", "path")
+    return request.param

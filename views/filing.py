@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import segno
 import sqlalchemy as sa
-from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -21,7 +20,7 @@ from models import (
     clock,
     db,
 )
-from models.attachments import BadUpload, missing_materials
+from models.attachments import BadUpload, missing_materials, send_attachment
 from models.base import writes_on_get
 from models.errors import Refusal
 from models.filings import open_filing
@@ -276,7 +275,7 @@ class FilingDesk(KindGate, BaseView):
             if upload is None:
                 raise BadUpload("请选择文件")
             attach(self.by, application, request.form.get("material", ""), upload.filename,
-                   upload.read(), current_app.config["UPLOAD_DIR"])
+                   upload.stream)
             db.session.commit()
             flash("材料已上传", "info")
         except Refusal as refusal:
@@ -445,12 +444,5 @@ def _group(attachments):
     return grouped
 
 
-def send_attachment(attachment: Attachment):
-    """The stored file of an attachment the caller has already scope-checked."""
-    path = Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_path
-    if not path.is_file():
-        abort(404)
-    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.file_name)
 
 

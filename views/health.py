@@ -1,16 +1,16 @@
 """``/healthz`` (database, Redis, upload storage; JSON, no login, no secrets) and ``/metrics``."""
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import time
-from pathlib import Path
+import uuid
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from models import db
+from models import db, storage
 
 bp = Blueprint("health", __name__)
 
@@ -45,12 +45,15 @@ def check_redis() -> dict | None:
     return None
 
 
-def check_storage() -> None:
-    directory = Path(current_app.config["UPLOAD_DIR"])
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=".healthz-") as probe:
-        probe.write(b"ok")
-        probe.flush()
+def check_storage() -> dict:
+    """A probe file is written to the store and removed (either backend)."""
+    store = storage.backend()
+    key = f"healthz/{uuid.uuid4().hex}"
+    try:
+        store.save(key, io.BytesIO(b"ok"))
+    finally:
+        store.delete(key)
+    return {"backend": store.kind}
 
 
 @bp.get("/healthz")

@@ -1,10 +1,9 @@
 """Review (审核) in the staff console: the queue by deadline, accept, approve, reject."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
@@ -28,9 +27,9 @@ from rules.workflow import (
     step_allows,
     step_days,
 )
+from models.attachments import send_attachment
 from views.auth import client_ip, current_actor
 from views.base import flash_refusal, scoped_or_404
-from views.filing import send_attachment
 from views.item_form import labelled_payload
 from views.staff import ReadOnlyStaffView
 
@@ -207,12 +206,7 @@ class ReviewView(ReadOnlyStaffView):
         attachment = scoped_or_404(Attachment, attachment_id)
         if not attachment.content_type.startswith(("image/", "application/pdf")):
             abort(404)
-        path = Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_path
-        if not path.is_file():
-            abort(404)
-        # Read whole (materials are small): a browser that drops the request leaks no file.
-        return current_app.response_class(path.read_bytes(), mimetype=attachment.content_type,
-                                          headers={"Content-Disposition": "inline"})
+        return send_attachment(attachment, inline=True)
 
     # --- bulk actions over selected rows --------------------------------------------------
     def _bulk(self, ids, action_, comment=""):
