@@ -1,13 +1,16 @@
-"""A short journey through a running server over HTTP: health, login, lists, a filing, an
-export, a Chinese error page, metrics summed over the workers. Exits 1 at the first failure.
+"""A short journey through a running server over HTTP: health, login, lists, a filing with a
+material uploaded and downloaded, an export, a Chinese error page, metrics summed over the
+workers. Exits 1 at the first failure.
 
     .venv/bin/python .ci/journey.py http://127.0.0.1:PORT [server.log]
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 import re
 import sys
 import time
@@ -56,12 +59,42 @@ def wait_until_up(base: str) -> dict:
     check(False, f"{base}/healthz answers 200 within 60 s")
 
 
+def attachment_journey(unit: httpx.Client, filing: str, s3: bool) -> None:
+    """A material uploaded to the draft, listed on its page, downloaded byte for byte; with
+    STORAGE_URL on S3, the object is in the bucket (and so is the demo's signed form)."""
+    scan = b"%PDF-1.4\n" + b"journey material " * 40_000  # ~680 KB: many chunks
+    response = unit.post(f"{filing}upload/", data={
+        "csrf_token": token(unit, filing), "material": "contract"},
+        files={"file": ("劳动合同.pdf", scan, "application/pdf")})
+    check(response.status_code == 302, "a material is uploaded to the draft")
+    page = unit.get(filing).text
+    match = re.search(r'href="(/unit/filing/attachment/\d+/)"', page)
+    check(match and "劳动合同.pdf" in page, "the filing's page lists the material")
+    download = unit.get(match.group(1))
+    check(download.status_code == 200 and download.content == scan,
+          f"the material downloads byte for byte ({len(download.content)} bytes)")
+    if s3:
+        import boto3
+
+        bucket, _, prefix = os.environ["STORAGE_URL"][len("s3://"):].partition("/")
+        client = boto3.client("s3", endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None)
+        digest = hashlib.sha256(scan).hexdigest()
+        stored = client.head_object(Bucket=bucket,
+                                    Key=f"{prefix}/materials/{digest[:2]}/{digest}")
+        check(stored["ContentLength"] == len(scan), "the material is an object in the bucket")
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/materials/")
+        check(listed["KeyCount"] >= 2, "the demo's materials are in the bucket too")
+
+
 def main(base: str, log_path: str | None) -> None:
     health = wait_until_up(base)
     check(health["checks"]["database"].get("dialect") == "postgresql", "healthz: PostgreSQL")
     check(health["checks"]["redis"]["ok"] and "skipped" not in health["checks"]["redis"],
           "healthz: Redis checked and up")
     check(health["checks"]["storage"]["ok"], "healthz: upload storage writable")
+    s3 = os.environ.get("STORAGE_URL", "").startswith("s3://")
+    if s3:
+        check(health["checks"]["storage"].get("backend") == "s3", "healthz: the object store")
 
     unit = httpx.Client(base_url=base, timeout=30)
     response = login(unit, "unit", REP_A, UNIT_A)
@@ -82,6 +115,7 @@ def main(base: str, log_path: str | None) -> None:
           "a draft enrollment filing is saved")
     filing = unit.get(location)
     check(filing.status_code == 200 and "冒烟测试" in filing.text, "the filing's page shows it")
+    attachment_journey(unit, location, s3)
 
     export = unit.get("/unit/unit_enrollment/export/csv/")
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
