@@ -123,6 +123,25 @@ def _register_commands(app: Flask) -> None:
         db.session.commit()
         click.echo(f"事项目录：新增{len(added)}项" + (f"（{'、'.join(added)}）" if added else ""))
 
+    @app.cli.command("storage-migrate")
+    @click.option("--source", default=None, metavar="URL",
+                  help="file:///dir to copy from; default: UPLOAD_DIR")
+    def storage_migrate(source: str | None) -> None:
+        """Copy local uploads into the configured store (STORAGE_URL); files it already
+        holds are kept, so the command can be run again."""
+        from models import storage
+
+        origin = storage.backend({"STORAGE_URL": source,
+                                  "UPLOAD_DIR": current_app.config["UPLOAD_DIR"]})
+        target = storage.backend()
+        if not isinstance(origin, storage.LocalStorage):
+            raise click.UsageError("--source 应为本地目录 file:///目录")
+        if isinstance(target, storage.LocalStorage) and \
+                target.root.resolve() == origin.root.resolve():
+            raise click.UsageError("STORAGE_URL 指向的就是源目录：请先设置对象存储 STORAGE_URL")
+        copied, kept = storage.copy(origin, target)
+        click.echo(f"已复制 {copied} 个文件，已存在 {kept} 个（{origin.root} → {target!r}）")
+
     @app.cli.command("seed-demo-if-empty")
     def seed_demo_if_empty() -> None:
         """Load the demo data only when the database has no units yet (used by make run)."""

@@ -157,3 +157,31 @@ def test_storage_settings_reach_the_app_config():
         == ("s3://office-files/wangban", "http://minio:9000", "path")
     with pytest.raises(SettingsError, match="S3_ADDRESSING_STYLE"):
         Settings.from_env({"S3_ADDRESSING_STYLE": "sideways"})
+
+
+def test_storage_migrate_copies_local_uploads_into_the_object_store_once(
+        app, storage_kind, tmp_path):
+    if storage_kind == "local":  # the store is the source: refused, nothing copied
+        result = app.test_cli_runner().invoke(args=["storage-migrate"])
+        assert result.exit_code != 0 and "STORAGE_URL" in result.output
+        return
+    source = LocalStorage(tmp_path / "uploads")
+    files = {"ab/" + "ab" * 32: b"%PDF-1.4 old layout", "materials/cd/" + "cd" * 32: b"new",
+             "probe": b"%PDF-1.4 x"}
+    for key, data in files.items():
+        source.save(key, io.BytesIO(data))
+    (tmp_path / "uploads" / "ab" / ".part-unfinished").write_bytes(b"half")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["storage-migrate", "--source", f"file://{tmp_path}/uploads"])
+    assert first.exit_code == 0 and "已复制 3 个文件，已存在 0 个" in first.output, first.output
+    again = runner.invoke(args=["storage-migrate", "--source", f"file://{tmp_path}/uploads"])
+    assert "已复制 0 个文件，已存在 3 个" in again.output
+    with app.app_context():
+        target = storage.backend()
+        assert isinstance(target, S3Storage)
+        for key, data in files.items():
+            with target.open(key) as stream:
+                assert stream.read() == data
+        assert not target.exists("ab/.part-unfinished")
+        for key in files:
+            target.delete(key)
