@@ -67,7 +67,7 @@ def send_attachment(attachment: Attachment, inline: bool = False):
     """The stored file of an attachment, streamed from the store. The caller has already
     checked the viewer's scope (``scoped_or_404``): nothing here decides who may read it."""
     return storage.send(attachment.stored_path, attachment.content_type, attachment.file_name,
-                        as_attachment=not inline, size=attachment.size)
+                        as_attachment=not inline)
 
 
 def missing_materials(application: Application) -> list[str]:

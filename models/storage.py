@@ -166,11 +166,14 @@ class S3Storage:
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
+            response = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from None
             raise
+        body = response["Body"]
+        body.length = response["ContentLength"]  # what send() announces
+        return body
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
@@ -251,8 +254,7 @@ def exists(key: str) -> bool:
     return backend().exists(key)
 
 
-def send(key: str, mimetype: str, download_name: str, as_attachment: bool = True,
-         size: int | None = None):
+def send(key: str, mimetype: str, download_name: str, as_attachment: bool = True):
     """A response streaming the file under ``key`` CHUNK bytes at a time (404 when it is
     missing). The caller has already checked that the viewer may read it."""
     from flask import abort, current_app
@@ -266,9 +268,21 @@ def send(key: str, mimetype: str, download_name: str, as_attachment: bool = True
     response.headers.set("Content-Disposition", "attachment" if as_attachment else "inline",
                          **_file_names(download_name))
     response.headers["Cache-Control"] = "private, no-store"
+    size = _length(stream)
     if size is not None:
         response.content_length = size
     return response
+
+
+def _length(stream: BinaryIO) -> int | None:
+    """The stored size of an opened file (the store's own figure, not the database's)."""
+    length = getattr(stream, "length", None)
+    if isinstance(length, int):
+        return length
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:

@@ -42,6 +42,7 @@ TARGETS = {
     "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py"],
+    "models/storage.py": ["tests/test_storage.py", "tests/test_attachment_storage.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no
