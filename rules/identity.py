@@ -151,8 +151,32 @@ def validate_uscc(value: str) -> str:
         raise InvalidValue("统一社会信用代码格式错误") from None
 
 
+#: phonenumbers decides that a mainland number is a valid mobile from its first digits (the
+#: CN mobile patterns end in plain \\d{n} tails before the 7th digit): an 11-digit number
+#: is accepted from a lookup per 7-digit prefix; anything else is parsed in full (a refusal's
+#: wording can depend on later digits: carrier codes 1[12]xx, 179xx are stripped first).
+_PREFIX = 7
+
+
+@cache
+def _valid_mobile_prefix(prefix: str) -> bool:
+    """True if 11-digit numbers starting with ``prefix`` are valid mobiles, kept as typed."""
+    sample = prefix + "0" * (11 - len(prefix))
+    try:
+        return _parsed_mobile(sample) == sample
+    except InvalidValue:
+        return False
+
+
 def validate_mobile(value: str) -> str:
     """Return a mainland mobile number as 11 digits or raise InvalidValue."""
+    if type(value) is str and len(value) == 11 and value.isascii() and value.isdigit() \
+            and _valid_mobile_prefix(value[:_PREFIX]):
+        return value
+    return _parsed_mobile(value)
+
+
+def _parsed_mobile(value: str) -> str:
     raw = normalise(value)
     try:
         parsed = phonenumbers.parse(raw, "CN")

@@ -109,3 +109,21 @@ def test_verdicts_match_the_stdnum_based_validator():
     assert not differing, differing[:5]
     seen = {fast if fast.startswith("refused") else "valid" for _, fast, _ in verdicts}
     assert len(seen) == 8, seen  # valid, and each of the seven refusals
+
+
+def test_mobile_verdicts_match_phonenumbers():
+    from rules.identity import _parsed_mobile, validate_mobile
+
+    rng = random.Random(11)
+    numbers = [f"1{p:04d}{rng.randint(0, 999999):06d}" for p in range(10_000)]  # every 5-digit prefix
+    numbers += [f"{rng.randint(0, 99_999_999_999):011d}" for _ in range(20_000)]
+    numbers += ["13800000001", "1380000000", "138000000011", "１３８００００００01", "+8613800000001"]
+
+    def verdict(validate, value):
+        try:
+            return validate(value)
+        except InvalidValue as refusal:
+            return f"refused: {refusal}"
+    differing = [n for n in numbers if verdict(validate_mobile, n) != verdict(_parsed_mobile, n)]
+    assert not differing, differing[:5]
+    assert sum(not verdict(validate_mobile, n).startswith("refused") for n in numbers) > 1000
