@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import re
 import zipfile
@@ -42,6 +43,8 @@ SMALL_PART = 1024 * 1024  # workbook.xml, relationships: never more than this
 CSV_LINE_MARGIN = ROW_MARGIN = 1000
 CSV_CHUNK = 64 * 1024
 DATA_SHEET, META_SHEET = "数据", "_meta"
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_EPOCH_TIME = dt.datetime(1899, 12, 30)
 
 
 class BadFile(Exception):
@@ -261,36 +264,157 @@ def _xlsx(data: bytes, max_columns: int) -> Table:
     # Macros (vbaProject.bin) are never run: ignored, like every part but the sheets.
     try:
         paths = _sheet_paths(archive)
-        strings = _shared_strings(archive, names)
+        sheet = DATA_SHEET if DATA_SHEET in paths else next(iter(paths), None)
+        if sheet is None or paths[sheet] not in names:
+            raise BadFile("Excel文件中没有工作表")
+        scan = _scan(archive, paths[sheet], max_columns)
+        has_meta = META_SHEET in paths and paths[META_SHEET] in names
+        # Formulas are reported cell by cell by the XML reader; python-calamine (Rust)
+        # reads everything else, with the cells' types.
+        fast = not scan.formulas and not (
+            has_meta and _scan(archive, paths[META_SHEET], max_columns).formulas)
+        book = _calamine_book(data) if fast else None
+        fast = book is not None  # what calamine cannot open, the XML reader judges
+        if fast and _count(archive, "xl/sharedStrings.xml", (b"<si>", b"<si ")) \
+                > MAX_SHARED_STRINGS:
+            raise BadFile("Excel文件中的文本过多，已拒绝")
+        strings = [] if fast else _shared_strings(archive, names)
         meta = {}
-        if META_SHEET in paths and paths[META_SHEET] in names:
-            for row in _sheet_rows(archive, paths[META_SHEET], strings, max_columns):
+        if has_meta:
+            meta_rows = _calamine_rows(book, META_SHEET, max_columns) if fast else \
+                _sheet_rows(archive, paths[META_SHEET], strings, max_columns)
+            for row in meta_rows:
                 if len(row) >= 2 and row[0] is not None:
                     meta[str(row[0])] = row[1]
                 if len(meta) > 20:
                     break
-        sheet = DATA_SHEET if DATA_SHEET in paths else next(iter(paths), None)
-        if sheet is None or paths[sheet] not in names:
-            raise BadFile("Excel文件中没有工作表")
     except KeyError:
         raise BadFile("Excel文件已损坏，无法读取") from None
     except (DefusedXmlException, SyntaxError, zipfile.BadZipFile, EOFError, ValueError):
         raise BadFile("Excel文件已损坏，无法读取") from None
-    if _row_elements(archive, paths[sheet]) > MAX_ROWS + 1 + ROW_MARGIN:
+    if scan.rows > MAX_ROWS + 1 + ROW_MARGIN:
         raise _too_many_rows()
+    if fast:
+        return Table(_guarded(_calamine_rows(book, sheet, max_columns)), meta)
     return Table(_guarded(_sheet_rows(archive, paths[sheet], strings, max_columns)), meta)
 
 
-def _row_elements(archive: zipfile.ZipFile, path: str) -> int:
-    """How many <row> elements a sheet has, counted in its bytes (no parsing, no storage),
-    so that a file with too many rows is refused before any row is checked."""
-    count, tail = 0, b""
+class _Scan:
+    """What a sheet's bytes say before any parsing: how many <row> elements it has and
+    whether python-calamine would lose something the checks show the user (``formulas``):
+    a formula (<f>), an error cell (#N/A), or a number stored in other words than its
+    shortest form (the user is shown the cell as the file holds it). Its declared size is
+    checked on the way. (A date cell with a time of day comes back from calamine as a
+    datetime, shown as its serial to 17 digits where the file may round earlier; a cell of
+    spaces only comes back empty: both are refused or blank on either path.)"""
+
+    def __init__(self, rows: int, formulas: bool):
+        self.rows, self.formulas = rows, formulas
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*ref=\"([^\"]*)\"")
+
+
+def _scan(archive: zipfile.ZipFile, path: str, max_columns: int) -> _Scan:
+    """One pass over a sheet's bytes (no parsing, no storage)."""
+    rows, formulas, tail, first = 0, False, b"", True
     with archive.open(path) as handle:
         while chunk := handle.read(CSV_CHUNK * 16):
             block = tail + chunk
-            count += block.count(b"<row ") + block.count(b"<row>")
-            tail = block[-4:]  # shorter than the pattern: no match is counted twice
+            if first:
+                first = False
+                if dimension := _DIMENSION.search(block[:4096]):
+                    _declared(dimension.group(1).decode("ascii", "replace"), max_columns)
+            rows += block.count(b"<row ") + block.count(b"<row>")
+            formulas = formulas or _FORMULA.search(block) is not None or \
+                b' t="e"' in block or not _plain_numbers(block)
+            tail = block[-4:]  # shorter than "<row ": no row is counted twice
+    return _Scan(rows, formulas)
+
+
+_NUMBER_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?v>([^<]*)<")
+
+
+def _plain_numbers(block: bytes) -> bool:
+    """True if every number cell whole in ``block`` holds its value's shortest text (what
+    ``_xls_number`` makes of python-calamine's float)."""
+    for attributes, text in _NUMBER_CELL.findall(block):
+        if b' t="' in attributes and b' t="n"' not in attributes:
+            continue
+        try:
+            if _xls_number(float(text)) != text.decode("ascii"):
+                return False
+        except (ValueError, UnicodeDecodeError):
+            return False
+    return True
+
+
+def _count(archive: zipfile.ZipFile, name: str, patterns: tuple[bytes, ...]) -> int:
+    """Occurrences of ``patterns`` in a part's bytes (shorter than 5 bytes: no overlap)."""
+    if name not in archive.namelist():
+        return 0
+    count, tail = 0, b""
+    with archive.open(name) as handle:
+        while chunk := handle.read(CSV_CHUNK * 16):
+            block = tail + chunk
+            count += sum(block.count(p) for p in patterns)
+            tail = block[-3:]
     return count
+
+
+def _calamine_value(value):
+    """A python-calamine value as the XML reader gives it: numbers (dates too: Excel stores
+    them as serials) as NumericCell, booleans as "1"/"0", empty as None."""
+    if type(value) is str:
+        if len(value) > MAX_FILE_CELL_CHARS:
+            raise _too_long()
+        return value or None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return _xls_number(float(value))
+    if isinstance(value, dt.datetime):
+        return _xls_number((value - EXCEL_EPOCH_TIME).total_seconds() / 86400)
+    if isinstance(value, dt.date):
+        return NumericCell(str((value - EXCEL_EPOCH).days))
+    if isinstance(value, dt.time):
+        return _xls_number((value.hour * 3600 + value.minute * 60 + value.second) / 86400)
+    if isinstance(value, dt.timedelta):
+        return _xls_number(value.total_seconds() / 86400)
+    return str(value)
+
+
+def _calamine_book(data: bytes):
+    """The workbook opened by python-calamine, or None if it cannot open it."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except (CalamineError, ValueError, OSError):
+        return None
+
+
+def _calamine_rows(book, sheet_name: str, max_columns: int) -> Iterator[list]:
+    """The sheet's rows read by python-calamine, as ``_sheet_rows`` gives them: from A1,
+    each row as wide as its last value, blank rows empty."""
+    from python_calamine import CalamineError
+
+    try:
+        sheet = book.get_sheet_by_name(sheet_name)
+        first_col = sheet.start[1] if sheet.start else 0
+        for row in sheet.iter_rows():
+            values = [_calamine_value(v) for v in row]
+            while values and values[-1] is None:
+                values.pop()
+            if not values:
+                yield []
+                continue
+            if first_col + len(values) > max_columns:
+                raise _too_wide(max_columns)
+            yield [None] * first_col + values if first_col else values
+    except CalamineError:
+        raise BadFile("Excel文件已损坏，无法读取") from None
 
 
 def _guarded(rows: Iterator[list]) -> Iterator[list]:

@@ -75,30 +75,55 @@ def conversion_notice(raw, number: str) -> str | None:
     return None
 
 
+_DIGITS = frozenset("0123456789")
+
+
+def _check_character(first17: str) -> str:
+    """The check character of 17 digits (GB 11643, as python-stdnum's ``calc_check_digit``)."""
+    return "0123456789X"[(1 - 2 * int(first17, 13)) % 11]
+
+
+@cache
+def _birth(digits: str) -> dt.date | None:
+    """YYYYMMDD as a date, None if no such day (one computation per distinct date)."""
+    try:
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
+def _plain(value) -> str | None:
+    """``value`` if it already is a normal 18-character number (ASCII digits, X), else None:
+    such a value needs no Unicode normalising (the slow part of ``normalise``)."""
+    if type(value) is str and len(value) == 18 and value.isascii() and \
+            value[:17].isdigit() and (value[17] in _DIGITS or value[17] == "X"):
+        return value
+    return None
+
+
 def validate_resident_id(value: str, today: dt.date | None = None) -> str:
     """Return the normalised 18-digit resident ID number or raise InvalidValue.
 
     15-digit first-generation numbers are converted (see ``conversion_notice``).
     """
-    number = normalise(value)
+    number = _plain(value) or normalise(value)
     if len(number) == 15 and number.isdigit():
         number = from_first_generation(number)
     if len(number) != 18:
         raise InvalidValue("身份证号码应为18位（或15位一代证号码）")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise InvalidValue("身份证号码只能由数字和末位X组成")
-    if ric.calc_check_digit(number) != number[17]:
+    if _check_character(number[:17]) != number[17]:
         raise InvalidValue("身份证号码校验位错误")
-    try:
-        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        raise InvalidValue("身份证号码中的出生日期无效") from None
+    birth = _birth(number[6:14])
+    if birth is None:
+        raise InvalidValue("身份证号码中的出生日期无效")
     today = today or clock.today_in(None)
     if birth > today:
         raise InvalidValue("身份证号码中的出生日期晚于今天")
     if birth.year < today.year - MAX_AGE_YEARS:
         raise InvalidValue(f"身份证号码中的出生日期早于{MAX_AGE_YEARS}年前")
-    if not region_in_force(number[:6], birth.year):
+    if not birth.year <= _last_year_in_force(number[:6]):
         raise InvalidValue("身份证号码中的地区码无效（该地区码在出生年份之后不存在）")
     return number
 
@@ -126,8 +151,32 @@ def validate_uscc(value: str) -> str:
         raise InvalidValue("统一社会信用代码格式错误") from None
 
 
+#: phonenumbers decides that a mainland number is a valid mobile from its first digits (the
+#: CN mobile patterns end in plain \\d{n} tails before the 7th digit): an 11-digit number
+#: is accepted from a lookup per 7-digit prefix; anything else is parsed in full (a refusal's
+#: wording can depend on later digits: carrier codes 1[12]xx, 179xx are stripped first).
+_PREFIX = 7
+
+
+@cache
+def _valid_mobile_prefix(prefix: str) -> bool:
+    """True if 11-digit numbers starting with ``prefix`` are valid mobiles, kept as typed."""
+    sample = prefix + "0" * (11 - len(prefix))
+    try:
+        return _parsed_mobile(sample) == sample
+    except InvalidValue:
+        return False
+
+
 def validate_mobile(value: str) -> str:
     """Return a mainland mobile number as 11 digits or raise InvalidValue."""
+    if type(value) is str and len(value) == 11 and value.isascii() and value.isdigit() \
+            and _valid_mobile_prefix(value[:_PREFIX]):
+        return value
+    return _parsed_mobile(value)
+
+
+def _parsed_mobile(value: str) -> str:
     raw = normalise(value)
     try:
         parsed = phonenumbers.parse(raw, "CN")

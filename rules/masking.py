@@ -33,3 +33,13 @@ def shown(actor, value: str | None) -> str:
     if not value:
         return ""
     return str(value) if sees_full_identifiers(actor) else mask(value)
+
+
+def _full(value) -> str:
+    return str(value) if value else ""
+
+
+def shown_by(actor):
+    """The function showing a value as ``actor`` may see it: ``shown`` with the actor's right
+    decided once (an export applies it to a whole column)."""
+    return _full if sees_full_identifiers(actor) else mask

@@ -44,8 +44,9 @@ from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
-from views.labels import LABELS, plain_first
-from views.spreadsheets import stream_csv, stream_xlsx
+from views.labels import LABELS, of_value, plain_first
+from views.export_plan import ExportPlan
+from views.spreadsheets import cell, stream_csv, stream_xlsx
 
 #: Columns holding ID numbers or phones: masked on every page and in exports unless the
 #: viewer may see them (rules.masking).
@@ -53,15 +54,8 @@ ID_COLUMNS = {"id_no", "person.id_no", "subject_person.id_no"}
 PHONE_COLUMNS = {"phone", "person.phone", "subject_person.phone"}
 
 
-def _dotted(model, name: str):
-    for part in name.split("."):
-        model = getattr(model, part, None) if model is not None else None
-    return model
-
-
-def identifier_formatter(view, context, model, name):
-    """An ID number or phone as the current viewer may see it."""
-    return masking.shown(current_actor(), _dotted(model, name))
+#: An ID number or phone as the current viewer may see it.
+identifier_formatter = of_value(masking.shown_by, for_actor=True)
 
 
 def payload_formatter(view, context, model, name):
@@ -323,20 +317,28 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         columns = self.get_export_columns()
         header = [str(label) for _, label in columns]
         stream = stream_csv if export_type == "csv" else stream_xlsx
+        plan = ExportPlan.of(self, [name for name, _ in columns], current_actor())
 
         def rows():
             # Built inside the stream: the request's session is closed by the time a WSGI
             # server iterates the body, so the query runs on a fresh one.
-            statement = self._export_query().statement  # 2.0 style: many-to-one joins
-            result = db.session.execute(statement, execution_options={
-                "yield_per": EXPORT_CHUNK})  # and yield_per, i.e. a server-side cursor
+            query = self._export_query()
+            options = {"yield_per": EXPORT_CHUNK}  # i.e. a server-side cursor
+            if plan is not None:  # plain tuples, converted a column at a time
+                result = db.session.connection().execute(  # Core rows, no ORM loading
+                    plan.query(self.model, query).statement, execution_options=options)
+                yield from plan.rows(result.partitions())
+                return
+            result = db.session.execute(query.statement,  # 2.0 style: many-to-one joins
+                                        execution_options=options)
             for model in result.scalars():
-                yield [self.get_export_value(model, name) for name, _ in columns]
+                yield [cell(self.get_export_value(model, name)) for name, _ in columns]
 
         mimetype = "text/csv" if export_type == "csv" else \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         filename = quote(self.get_export_name(export_type))
-        return Response(stream_with_context(stream(header, counted_rows(rows(), export_type))),
+        return Response(stream_with_context(stream(header, counted_rows(rows(), export_type),
+                                                  prepared=True)),
                         mimetype=mimetype,
                         headers={"Content-Disposition":
                                  f"attachment; filename*=UTF-8''{filename}"})

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from models import Application, Contribution, Enrollment, PensionAccount, Person
-from rules.codes import AccountKind, kinds_label
+from rules.codes import AccountKind
 from views.base import ScopedModelView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter
-from views.labels import FILING_FORMATTERS
+from views.labels import FILING_FORMATTERS, INSURANCE_KINDS
 from views.queries import PersonalQueryDesk
 
 INDIVIDUAL = frozenset({AccountKind.INDIVIDUAL})
@@ -25,7 +25,7 @@ class MyInfoView(PersonalView):
 
 class MyEnrollmentView(PersonalView):
     column_list = ["unit", "insurance_kinds", "start_date", "end_date", "wage", "status"]
-    column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
+    column_formatters = INSURANCE_KINDS
 
 
 class MyFilingView(PersonalView):

@@ -36,13 +36,13 @@ from models.audit import record
 from models.imports import BadFile, check_rows, read_table
 from models.sms import shown_text
 from rules import permissions as p
-from rules.codes import AccountKind, kinds_label
+from rules.codes import AccountKind
 from rules.identity import normalise
 from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
 from rules.workflow import Action
 from views.auth import client_ip, current_actor
 from views.base import ScopedModelView, ValidationError, request_bound
-from views.labels import AUDIT_FORMATTERS, ITEM_NAMES
+from views.labels import AUDIT_FORMATTERS, INSURANCE_KINDS, ITEM_NAMES
 
 
 def _may(operation):
@@ -162,7 +162,7 @@ class EnrollmentView(StaffView):
     large_table = True
     column_list = ["person", "unit", "insurance_kinds", "start_date", "wage", "status"]
     column_filters = ["status", "start_date", "unit_id", "person_id"]
-    column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
+    column_formatters = INSURANCE_KINDS
     form_columns = ["person", "unit", "insurance_kinds", "start_date", "end_date", "wage",
                     "status"]
     form_ajax_refs = {"unit": {"fields": ["name", "uscc"]},

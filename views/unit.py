@@ -4,14 +4,14 @@ from __future__ import annotations
 from flask_admin.menu import MenuLink
 
 from models import Application, Enrollment, Grant, Institution, Unit
-from rules.codes import AccountKind, kinds_label
+from rules.codes import AccountKind
 from views.auth import current_actor
 from views.base import ScopedModelView
 from views.delegation import InstitutionsView, MembersView
 from views.filing import FilingDesk, filing_link
 from views.filters import GroupFilter, InsuranceKindFilter
 from views.imports import ImportDesk
-from views.labels import FILING_FORMATTERS, ITEM_NAMES
+from views.labels import FILING_FORMATTERS, INSURANCE_KINDS, ITEM_NAMES
 from views.queries import UnitQueryDesk
 from views.unit_home import WorkbenchCount
 
@@ -37,7 +37,7 @@ class EmployeeView(ReadOnlyView):
                    "status"]
     column_filters = ["status", InsuranceKindFilter(Enrollment.insurance_kinds, "险种"),
                       "person.name", "person.id_no", "start_date"]
-    column_formatters = {"insurance_kinds": lambda v, c, m, n: kinds_label(m.insurance_kinds)}
+    column_formatters = INSURANCE_KINDS
     column_default_sort = ("id", True)
 
 
