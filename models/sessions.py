@@ -46,7 +46,7 @@ def office_day_start(moment: dt.datetime) -> dt.datetime:
     return office_tomorrow(moment) - dt.timedelta(days=1)
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -108,7 +108,7 @@ def open_session(account, *, ip: str, user_agent: str = "") -> str:
     """Record a new session for ``account``; returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
     moment = now()
-    db.session.add(LoginSession(token_hash=_digest(token), account_id=account.id,
+    db.session.add(LoginSession(token_hash=digest(token), account_id=account.id,
                                 epoch=account.session_epoch, ip=ip[:45],
                                 user_agent=(user_agent or "")[:200], created_at=moment,
                                 last_seen_at=moment))
@@ -120,7 +120,7 @@ def find_session(token: str | None) -> LoginSession | None:
     if not token:
         return None
     return db.session.scalar(sa.select(LoginSession).where(
-        LoginSession.token_hash == _digest(token)))
+        LoginSession.token_hash == digest(token)))
 
 
 def expiry_reason(record: LoginSession, moment: dt.datetime) -> str:

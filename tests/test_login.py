@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from models import (
@@ -388,3 +389,42 @@ def test_a_phone_two_people_share_logs_nobody_in_and_answers_401(client):
     db.session.commit()
     assert login(client, "person", "13800000003").status_code == 401
     assert login(client, "person", PERSON).status_code == 302
+
+
+# --- who acts, read once per request ------------------------------------------------------
+
+def _who_acts_statements(client, url):
+    statements = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement.lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    tables = ("from account", "login_session", "from grant", "from unit", "staff_role",
+              "from institution", "join grant", "join unit")
+    return [s for s in statements if any(t in s for t in tables)]
+
+
+@pytest.mark.parametrize("who", ["unit", "staff", "institution"])
+def test_the_actor_is_read_in_one_statement_per_request(client, who):
+    if who == "unit":
+        assert login(client, "unit", REP_A, UNIT_A).status_code == 302
+        url = "/unit/unit_enrollment/"
+    elif who == "staff":
+        assert login(client, "staff", "clerk").status_code == 302
+        url = "/admin/admin_service_item/"
+    else:
+        account = db.session.scalar(sa.select(Account).where(Account.kind == "institution"))
+        institution = db.session.get(Institution, account.institution_id)
+        person = db.session.get(Person, account.person_id)
+        assert login(client, "institution", person.id_no,
+                     institution.institution_no).status_code == 302
+        url = "/unit/"
+    client.get(url)
+    found = _who_acts_statements(client, url)
+    assert len(found) == 1, found
+    assert "login_session" in found[0]

@@ -24,7 +24,8 @@ from wtforms.validators import DataRequired, Length
 
 from models import Account, clock, db, sessions
 from models.audit import record as record_event
-from models.auth import LoginRefused, actor_for, authenticate, login_by_code, send_login_code
+from models.auth import (LoginRefused, actor_for, authenticate, login_by_code,
+                         send_login_code, signed_in)
 from models.sms import CodeRefused, SmsLimited
 from rules.codes import AccountKind
 from rules.permissions import Actor
@@ -80,12 +81,11 @@ def load_user(token: str) -> Account | None:
         account_id, epoch = (int(p) for p in token.split("."))
     except ValueError:
         return None
-    account = db.session.get(Account, account_id)
-    if account is None or account.session_epoch != epoch:
+    # One statement reads the account, the session record and what the Actor needs.
+    found = signed_in(account_id, session.get("sid"))
+    if found is None or found.account.session_epoch != epoch:
         return None
-    record = sessions.find_session(session.get("sid"))
-    if record is None or record.account_id != account.id:
-        return None
+    account, record = found.account, found.record
     moment = sessions.now()
     reason = sessions.expiry_reason(record, moment)
     if reason:
@@ -95,6 +95,10 @@ def load_user(token: str) -> Account | None:
                                reason=EXPIRY_REASONS.get(reason, reason))
             db.session.commit()
         return None
+    try:
+        actor = actor_for(account, clock.today(), grant=found.grant)
+    except LoginRefused:
+        return None
     if (moment - record.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         # A short transaction of its own that starts with the write (see authenticate).
         record_id = record.id
@@ -102,10 +106,7 @@ def load_user(token: str) -> Account | None:
         db.session.execute(sa.update(sessions.LoginSession).where(
             sessions.LoginSession.id == record_id).values(last_seen_at=moment))
         db.session.commit()
-    try:
-        g.actor = actor_for(account, clock.today())
-    except LoginRefused:
-        return None
+    g.actor = actor
     return account
 
 

@@ -34,6 +34,7 @@ from wtforms.validators import StopValidation, ValidationError
 from models import db
 from models.audit import record
 from models.base import writes_on_get
+from models import search
 from models.scope import owner_values, scope_clause
 from models.workflow import message_of
 from observability import counted_rows
@@ -192,11 +193,28 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
     #: A table of a city's size: its unfiltered list pages with prev/next instead of counting.
     large_table = False
 
+    #: ``rules.search`` function reading this view's search text; its hits come from an
+    #: index (``models.search``) instead of Flask-Admin's LIKE over every row.
+    search_rule = None
+
     @property
     def simple_list_pager(self) -> bool:
-        if not self.large_table or not has_request_context():
+        if not has_request_context():
+            return False
+        if self.search_rule and search.bounded(self.model, self.search_rule(
+                request.args.get("search"))):
+            return True  # no index serves it: read the page, do not count every row
+        if not self.large_table:
             return False
         return not any(k.startswith("flt") or k == "search" for k in request.args)
+
+    def _apply_search(self, query, count_query, joins, count_joins, text):
+        wanted = self.search_rule(text) if self.search_rule else None
+        if wanted is None:
+            return super()._apply_search(query, count_query, joins, count_joins, text)
+        found = search.clause(self.model, wanted)
+        return (query.filter(found), count_query.filter(found) if count_query is not None
+                else None, joins, count_joins)
 
     # --- what the view allows ------------------------------------------------------------
     def _handle_view(self, name, **kwargs):

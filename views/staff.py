@@ -36,8 +36,8 @@ from models.audit import record
 from models.imports import BadFile, check_rows, read_table
 from models.sms import shown_text
 from rules import permissions as p
-from rules.codes import AccountKind
-from rules.identity import normalise
+from rules.codes import AccountKind, kinds_label
+from rules.search import person_search, unit_search
 from rules.imports import LEGACY_SCHEMA, MAX_FILE_BYTES
 from rules.workflow import Action
 from views.auth import client_ip, current_actor
@@ -75,6 +75,7 @@ class UnitView(StaffView):
     column_list = ["uscc", "unit_no", "name", "unit_type", "region_code", "status",
                    "online_status", "created_at"]
     column_searchable_list = ["uscc", "unit_no", "name"]
+    search_rule = staticmethod(unit_search)
     column_filters = ["unit_type", "status", "online_status", "region_code"]
     form_columns = ["uscc", "unit_no", "name", "unit_type", "region_code", "address", "status",
                     "online_status"]
@@ -98,19 +99,7 @@ class PersonView(StaffView):
     column_list = ["name", "id_type", "id_no", "gender", "birth_date", "phone", "created_at"]
     column_searchable_list = ["id_no", "name", "phone"]
 
-    def _apply_search(self, query, count_query, joins, count_joins, search):
-        # Flask-Admin's search is lower(CAST(col)) LIKE '%term%' over every row; an ID
-        # number or phone is an exact, indexed match and a name a prefix range.
-        term = normalise(search)
-        if len(term) in (15, 18) and term[:15].isdigit():
-            clause = Person.id_no == term
-        elif len(term) == 11 and term.isdigit():
-            clause = Person.phone == term
-        else:
-            name = search.strip()
-            clause = sa.and_(Person.name >= name, Person.name < name + "\uffff")
-        return (query.filter(clause), count_query.filter(clause) if count_query is not None
-                else None, joins, count_joins)
+    search_rule = staticmethod(person_search)
     column_filters = ["id_type", "gender", "birth_date"]
     form_columns = ["id_type", "id_no", "name", "phone"]
 

@@ -1,0 +1,150 @@
+"""Contains-search on people and units: the index's hits are exactly a plain Python filter's,
+on whichever database the suite runs (CI runs it on SQLite and on PostgreSQL)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from stdnum.cn import ric
+
+from models import Account, Enrollment, Person, StaffRole, Unit, db, search
+from models.scope import scope_clause
+from rules.codes import AccountKind
+from rules.permissions import Actor
+from rules.search import matches, person_search, unit_search
+from tests.conftest import UNIT_A, UNIT_B, login
+
+#: Names a search must not confuse: spacing characters, LIKE wildcards, Latin letters.
+ODD_NAMES = ["伟", "李伟伟", "阿卜杜·买买提", "Li Ming", "百分%之百", "下_划线", "欧阳娜娜",
+             "买提", "张 三"]
+PERSON_TERMS = ["伟", "张伟", "伟伟", "王丽华", "丽华", "欧阳娜", "·", "杜·买", "杜买", "%",
+                "_", "%之", "li", "LI M", "ng", "张 三", "0106", "01", "1", "x", "19900",
+                "360426199101010071", "13800000003", "不存在的人", "'", '"', "a\"b"]
+UNIT_TERMS = ["示例", "科技", "西湖示例科技", "海运", "杭", "91330106", "MA2", "ma2", "3301",
+              "33", "X", "不存在的单位", "%", "有限公司"]
+
+
+def _add_people():
+    for n, name in enumerate(ODD_NAMES):
+        body = f"33010619900101{n:03d}"
+        db.session.add(Person(id_type="01", id_no=body + ric.calc_check_digit(body + "0"),
+                              name=name, gender="M" if n % 2 else "F",
+                              birth_date=dt.date(1990, 1, 1)))
+    db.session.commit()
+
+
+def _hits(model, rule, term):
+    wanted = rule(term)
+    return set(db.session.scalars(sa.select(model.id).where(search.clause(model, wanted))))
+
+
+def _reference(model, rule, term):
+    wanted = rule(term)
+    columns = [c.key for c in sa.inspect(model).columns]
+    return {row.id for row in db.session.scalars(sa.select(model))
+            if matches(wanted, {c: getattr(row, c) for c in columns})}
+
+
+@pytest.mark.parametrize("term", PERSON_TERMS)
+def test_person_search_finds_what_a_python_filter_finds(term):
+    _add_people()
+    found = _hits(Person, person_search, term)
+    assert found == _reference(Person, person_search, term)
+
+
+def test_the_person_terms_are_not_trivial():
+    _add_people()
+    sizes = [len(_reference(Person, person_search, t)) for t in PERSON_TERMS]
+    assert sum(1 for s in sizes if s == 0) < len(sizes) // 2
+    assert len(_reference(Person, person_search, "伟")) >= 3  # 伟 alone, inside, doubled
+
+
+@pytest.mark.parametrize("term", UNIT_TERMS)
+def test_unit_search_finds_what_a_python_filter_finds(term):
+    assert _hits(Unit, unit_search, term) == _reference(Unit, unit_search, term)
+
+
+def test_a_changed_or_removed_name_is_found_by_its_new_name_only():
+    _add_people()
+    person = db.session.scalar(sa.select(Person).where(Person.name == "欧阳娜娜"))
+    person.name = "司马光明"
+    db.session.commit()
+    assert person.id not in _hits(Person, person_search, "欧阳")
+    assert person.id not in _hits(Person, person_search, "欧阳娜")
+    assert person.id in _hits(Person, person_search, "马光")
+    assert person.id in _hits(Person, person_search, "司马光")
+    other = db.session.scalar(sa.select(Person).where(Person.name == "李伟伟"))
+    db.session.delete(other)
+    db.session.commit()
+    assert other.id not in _hits(Person, person_search, "伟伟")
+    assert other.id not in _hits(Person, person_search, "李伟伟")
+
+
+def test_a_clerk_finds_a_person_by_a_given_name(as_staff):
+    client = as_staff("clerk")
+    html = client.get("/admin/admin_person/", query_string={"search": "伟"}).get_data(
+        as_text=True)
+    assert "张伟" in html
+    html = client.get("/admin/admin_person/", query_string={"search": "丽华"}).get_data(
+        as_text=True)
+    assert "王丽华" in html and "张伟" not in html
+
+
+def test_a_clerk_finds_a_unit_by_part_of_its_name(as_staff):
+    client = as_staff("clerk")
+    html = client.get("/admin/admin_unit/", query_string={"search": "西湖示例"}).get_data(
+        as_text=True)
+    assert "杭州西湖示例科技有限公司" in html and "舟山定海示例海运有限公司" not in html
+
+
+def test_a_short_code_is_paged_without_counting_every_row(as_staff):
+    client = as_staff("clerk")
+    statements = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement.lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        response = client.get("/admin/admin_person/", query_string={"search": "01"})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert response.status_code == 200
+    assert not [s for s in statements if "count(" in s and "from person" in s]
+
+
+def _regional_clerk(client, unit_uscc):
+    region = db.session.scalar(sa.select(Unit.region_code).where(Unit.uscc == unit_uscc))
+    account = db.session.scalar(sa.select(Account).where(Account.username == "clerk"))
+    for role in db.session.scalars(sa.select(StaffRole).where(
+            StaffRole.account_id == account.id)):
+        role.region_code = region
+    db.session.commit()
+    assert login(client, "staff", "clerk").status_code == 302
+    return client
+
+
+def test_search_results_stay_in_the_actors_scope(client):
+    unit_b = db.session.scalar(sa.select(Unit.id).where(Unit.uscc == UNIT_B))
+    theirs = db.session.scalar(sa.select(Person).join(Enrollment).where(
+        Enrollment.unit_id == unit_b).order_by(Person.id).limit(1))
+    region_a = db.session.scalar(sa.select(Unit.region_code).where(Unit.uscc == UNIT_A))
+    assert db.session.scalar(sa.select(Unit.region_code).where(Unit.id == unit_b)) != region_a
+    row_link = f"id={theirs.id}&"
+    assert login(client, "staff", "clerk").status_code == 302
+    html = client.get("/admin/admin_person/", query_string={"search": theirs.name}).get_data(
+        as_text=True)
+    assert row_link in html  # unlimited, the clerk finds them
+    _regional_clerk(client, UNIT_A)
+    html = client.get("/admin/admin_person/", query_string={"search": theirs.name}).get_data(
+        as_text=True)
+    assert row_link not in html
+    # The same search for a unit: the index's hits, then the unit's scope.
+    unit_a = db.session.scalar(sa.select(Unit.id).where(Unit.uscc == UNIT_A))
+    actor = Actor(0, AccountKind.UNIT_MEMBER, unit_id=unit_a)
+    for term in ("伟", "王丽", theirs.name):
+        found = set(db.session.scalars(sa.select(Person.id).where(
+            search.clause(Person, person_search(term)), scope_clause(Person, actor))))
+        mine = set(db.session.scalars(sa.select(Person.id).where(scope_clause(Person, actor))))
+        assert found == _reference(Person, person_search, term) & mine
