@@ -62,7 +62,9 @@ def stock_flask_admin(uri: str) -> Flask:
         column_searchable_list = ["name"]
         column_default_sort = ("id", True)
 
-    app = Flask("stock_flask_admin")
+    # No template folder: Flask would take the project's templates/ (the working directory)
+    # and render the project's own admin/model/list.html instead of Flask-Admin's.
+    app = Flask("stock_flask_admin", template_folder=None)
     app.config["SECRET_KEY"] = "anchor"
     Babel(app)  # Flask-Admin needs it once Flask-Babel is installed
     admin = Admin(app, name="anchor")

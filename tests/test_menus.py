@@ -40,3 +40,56 @@ def test_the_staff_menu_is_grouped_by_task(as_staff):
     assert _menu(html) == ["首页", "受理", "审核", "基础数据", "查询", "系统管理"]
     html = as_staff("reviewer").get("/admin/").get_data(as_text=True)  # logs in afresh
     assert "受理" not in _menu(html)  # reviewers do not work the counter
+
+
+def _staff_client(app, username):
+    from tests.conftest import IsolatedClient
+
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    assert login(client, "staff", username).status_code == 302
+    return client
+
+
+def test_menus_kept_per_actor_are_never_served_to_another(app):
+    # Two staff sessions side by side in one process: each page shows its own actor's menu,
+    # however the requests interleave (the menu is kept per actor, not per console).
+    admin, reviewer = _staff_client(app, "admin"), _staff_client(app, "reviewer")
+    for _ in range(2):
+        assert "受理" in _menu(admin.get("/admin/admin_person/").get_data(as_text=True))
+        html = reviewer.get("/admin/admin_person/").get_data(as_text=True)
+        assert "受理" not in _menu(html) and "/admin/counter/" not in html
+    # And a unit's agent never gets its legal representative's 单位管理.
+    rep, agent = app.test_client(), app.test_client()
+    assert login(rep, "unit", REP_A, UNIT_A).status_code == 302
+    assert login(agent, "unit", AGENT, UNIT_A).status_code == 302
+    for _ in range(2):
+        assert "单位管理" in _menu(rep.get("/unit/").get_data(as_text=True))
+        assert "单位管理" not in _menu(agent.get("/unit/").get_data(as_text=True))
+
+
+def test_a_change_of_roles_changes_the_menu_at_once(app):
+    import sqlalchemy as sa
+
+    from models import Account, StaffRole, db
+
+    reviewer = _staff_client(app, "reviewer")
+    assert "受理" not in _menu(reviewer.get("/admin/").get_data(as_text=True))
+    account = db.session.scalar(sa.select(Account).where(Account.username == "reviewer"))
+    db.session.add(StaffRole(account_id=account.id, role="counter_clerk"))
+    db.session.commit()
+    assert "受理" in _menu(reviewer.get("/admin/").get_data(as_text=True))
+
+
+def test_a_page_asks_no_menu_entry_for_its_access_once_the_actor_is_known(app, monkeypatch):
+    from views.base import KindGate
+
+    client = _staff_client(app, "admin")
+    client.get("/admin/admin_person/")
+    asked = []
+    original = KindGate.is_accessible
+    monkeypatch.setattr(KindGate, "is_accessible",
+                        lambda self: asked.append(self.endpoint) or original(self))
+    html = client.get("/admin/admin_unit/").get_data(as_text=True)
+    assert "/admin/counter/" in html and "/admin/admin_person/" in html  # the full menu
+    assert set(asked) == {"admin_unit"}, asked  # only the page's own gate was asked

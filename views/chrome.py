@@ -37,6 +37,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["page_title"] = page_title
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
+    from views.menus import menu_entries, menu_links
+
+    app.jinja_env.globals["menu_entries"] = menu_entries
+    app.jinja_env.globals["menu_links"] = menu_links
 
     app.jinja_env.filters["item_names"] = item_names
     app.jinja_env.globals["batch_columns"] = batch_columns

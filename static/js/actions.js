@@ -8,7 +8,8 @@
   // default action in the capture phase keeps Bootstrap's and Flask-Admin's handlers working.
   document.addEventListener("click", function (event) {
     var link = event.target.closest('a.filter[href="#"], a[data-role="tooltip"][href="#"], ' +
-                                    'a.nav-link.active[href="#"], a[href^="javascript:"]');
+                                    'a.nav-link.active[href="#"], a[data-toggle="dropdown"][href="#"], ' +
+                                    'a[href^="javascript:"]');
     if (link) event.preventDefault();
   }, true);
 

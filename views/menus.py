@@ -1,0 +1,89 @@
+"""Console menus decided once per actor, not once per entry on every page.
+
+Flask-Admin's navbar asks every entry's ``is_accessible`` and ``is_visible`` on every page,
+and a category asks its children twice. Which entries an actor may see depends on the
+actor alone: every ``is_accessible`` (``views.base.KindGate``, the staff matrix, the unit
+links) and every ``SHOWN_TO`` rule (``views.consoles``) reads only the
+``rules.permissions.Actor`` (account, kind, roles, regions, grant level and items). So the
+entries are decided once per console and actor and kept, keyed by the whole Actor: another
+account, or the same account after a change of roles or grant (a new Actor), is decided
+afresh, and one actor's menu is never served to another.
+
+What may change between two requests of one actor is read per request from the entries
+kept: names (我的工作台 (N) counts filings), links' URLs and which entry is active.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from flask_admin.menu import BaseMenu
+
+from views.auth import current_actor
+
+#: Actors whose menus a console keeps (least recently used dropped first).
+KEPT = 2048
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A menu entry the actor may see, with its visible children if it is a category."""
+
+    item: BaseMenu
+    children: tuple[Entry, ...] = ()
+
+    @property
+    def is_category(self) -> bool:
+        return self.item.is_category()
+
+
+def _decide(items) -> tuple[Entry, ...]:
+    entries = []
+    for item in items:
+        if item.is_category():
+            children = _decide(item._children)
+            if children:
+                entries.append(Entry(item, children))
+        elif item.is_accessible() and item.is_visible():
+            entries.append(Entry(item))
+    return tuple(entries)
+
+
+class _Kept:
+    """A small thread-safe LRU of (main menu, links) by actor, one per console."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.menus: OrderedDict = OrderedDict()
+
+    def get(self, actor, decide):
+        with self.lock:
+            if actor in self.menus:
+                self.menus.move_to_end(actor)
+                return self.menus[actor]
+        menus = decide()
+        with self.lock:
+            self.menus[actor] = menus
+            while len(self.menus) > KEPT:
+                self.menus.popitem(last=False)
+        return menus
+
+
+def visible_menus(admin) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
+    """(main menu, menu links) of ``admin`` that the current actor may see."""
+    kept = admin.__dict__.get("_kept_menus")
+    if kept is None:
+        kept = admin.__dict__.setdefault("_kept_menus", _Kept())
+    return kept.get(current_actor(), lambda: (_decide(admin.menu()),
+                                              _decide(admin.menu_links())))
+
+
+def menu_entries(admin) -> tuple[Entry, ...]:
+    """The main menu of ``admin`` as the current actor may see it (Jinja global)."""
+    return visible_menus(admin)[0]
+
+
+def menu_links(admin) -> tuple[Entry, ...]:
+    """The menu links of ``admin`` as the current actor may see them (Jinja global)."""
+    return visible_menus(admin)[1]
