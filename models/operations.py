@@ -26,6 +26,7 @@ from models.errors import Refusal
 from models.grant import Grant
 from models.imports import already_filed
 from models.person import Person
+from models.talent import check_may_file as check_talent_may_file
 from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
 from models.unit import Unit
 from models.workflow import acting_for, transition
@@ -141,6 +142,9 @@ def create_filing(by: By, item: ServiceItem, payload: dict, *,
         raise Refusal(f"您未获授权办理“{item.name}”", 403)
     if not payload:
         raise Refusal("办件内容不能为空")
+    if item.handler == "talent":
+        with refusing():
+            check_talent_may_file(actor.person_id, item, clock.today())
     owner = _owner(actor, item, payload)
     version = latest_version(item)
     application = Application(item_id=item.id, item=item, filed_by_id=actor.account_id,

@@ -38,6 +38,17 @@ def may_file(actor: Actor | None, item) -> bool:
     return True
 
 
+def may_forward(actor: Actor | None, item, state: State) -> bool:
+    """上报 or 退回 (manual 003): a unit's part in a filing an individual prepared for it. The
+    unit does not file such an item; it forwards to the office, or returns to the person, a
+    filing waiting for it, within its grant (an agent only for the items granted)."""
+    if actor is None or actor.kind != AccountKind.UNIT_MEMBER or not item.active:
+        return False
+    if not item.needs_unit_submit or State(state) != State.AWAITING_UNIT:
+        return False
+    return may_handle_item(actor.grant_level, actor.grant_items, item.code)
+
+
 def owns_filing(actor: Actor | None, filing) -> bool:
     """Is ``filing`` the actor's own (its unit's, its institution's, his own)?"""
     if actor is None:

@@ -17,14 +17,13 @@ from models import (
     Attachment,
     Person,
     ServiceItem,
-    TalentRecognition,
     clock,
     db,
 )
 from models.attachments import BadUpload, missing_materials
 from models.base import writes_on_get
 from models.errors import Refusal
-from models.filings import open_filing
+from models.talent import check_may_file as check_talent_may_file
 from models.handlers import enrollment_facts
 from models.imports import new_batch
 from models.lookups import insured_with, suspension_facts
@@ -49,7 +48,7 @@ from models.workflow import party_of
 from rules import permissions as p
 from rules import policy
 from rules.codes import AccountKind
-from rules.eligibility import Refused, check_talent_filing
+from rules.eligibility import Refused
 from rules.identity import InvalidValue, conversion_notice, validate_resident_id
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
 from rules.workflow import Action, Party, State, actions_from
@@ -122,14 +121,7 @@ class FilingDesk(KindGate, BaseView):
         """For a talent filing: refused unless eligible; else the last filing's answers."""
         if item.handler != "talent" or self.actor.kind != AccountKind.INDIVIDUAL:
             return {}
-        last = db.session.scalar(sa.select(TalentRecognition).where(
-            TalentRecognition.person_id == self.actor.person_id).order_by(
-            TalentRecognition.recognised_on.desc()).limit(1))
-        check_talent_filing(last.recognised_on if last else None, clock.today())
-        pending = open_filing(self.actor.person_id, item.id)
-        if pending is not None:  # one open talent filing per person
-            raise Refused(f"您已有一件{item.name}正在办理（办件 {pending.id}，"
-                          f"{State(pending.state).label}），请在该办件中修改或撤回后再申报")
+        last = check_talent_may_file(self.actor.person_id, item, clock.today())
         person = db.session.get(Person, self.actor.person_id)
         previous = db.session.scalar(sa.select(Application).where(
             Application.item_id == item.id, Application.subject_person_id == person.id)
