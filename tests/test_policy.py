@@ -242,3 +242,19 @@ def test_may_forward_is_the_units_part_in_a_filing_a_person_prepared():
     retired = Row(code="RC_TALENT", filer=Filer.PERSON, handler="talent", active=False,
                   needs_unit_submit=True)
     assert not policy.may_forward(REP, retired, State.AWAITING_UNIT)
+
+
+def test_only_a_units_rep_or_administrator_keeps_its_facts():
+    assert policy.may_keep_unit_facts(REP) and policy.may_keep_unit_facts(ADMIN)
+    for other in (AGENT, INST, ME, REVIEWER, None, Actor(9, U, person_id=9,
+                                                         grant_level=GrantLevel.ADMIN)):
+        assert not policy.may_keep_unit_facts(other)
+
+
+def test_a_talent_certificate_is_its_holders_alone():
+    assert policy.may_hold_certificate(ME, 5)
+    assert not policy.may_hold_certificate(ME, 6)
+    assert not policy.may_hold_certificate(ME, None)
+    assert not policy.may_hold_certificate(Actor(5, U, person_id=5, unit_id=10,
+                                                 grant_level=GrantLevel.LEGAL_REP), 5)
+    assert not policy.may_hold_certificate(None, 5)
