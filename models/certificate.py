@@ -24,6 +24,8 @@ class Certificate(db.Model):
     #: What the certificate states, as issued (verification shows exactly this).
     facts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Set when a newer code replaced this one (我的证书: 生成新证书): it then verifies as 已作废.
+    voided_at: Mapped[dt.datetime | None]
 
     unit: Mapped[Unit | None] = relationship()
     person: Mapped[Person | None] = relationship()

@@ -46,6 +46,7 @@ from rules.codes import (
     UnitType,
 )
 from rules.contribution import amounts
+from rules.eligibility import TALENT_FILING_AFTER_MONTHS, add_months
 from rules.workflow import TRANSITIONS, Action, State
 
 DEMO_PASSWORD = "Demo@2026"
@@ -198,10 +199,7 @@ class _Loader:
             db.session.flush()
             self.account(AccountKind.INSTITUTION, person=admin, institution=inst,
                          display_name=inst.name)
-        db.session.add(TalentRecognition(person=zhang, level=TalentLevel.D,
-                                         certificate_no="RC2024330100123",
-                                         recognised_on=dt.date(2024, 11, 1),
-                                         valid_until=dt.date(2026, 10, 31)))
+        self.recognitions(zhang, units[0][1][0], units[1][1][0])
         db.session.flush()
         for unit, employees, _ in units:
             self.filings(unit, employees, items, today)
@@ -327,6 +325,22 @@ class _Loader:
                     kind=BenefitKind.PENSION, item="基本养老金", amount=pension,
                     paid_on=dt.date(int(period[:4]), int(period[4:]), 20)) for period in periods)
 
+    def recognitions(self, zhang, colleague, other) -> None:
+        """张伟's current recognition, in its renewal month (filing opens 23 months after it:
+        dated from the day the demo is loaded, so it is current and he may renew), and an
+        earlier one it renewed; two more people recognised lately, for the public 公示."""
+        recognised = add_months(clock.today(), -TALENT_FILING_AFTER_MONTHS) - \
+            dt.timedelta(days=10)
+        earlier = add_months(recognised, -24)
+        rows = [(zhang, TalentLevel.D, "RC%d330100123", earlier),
+                (zhang, TalentLevel.D, "RC%d330100456", recognised),
+                (colleague, TalentLevel.C, "RC%d330100789", clock.today() - dt.timedelta(days=40)),
+                (other, TalentLevel.E, "RC%d330900012", clock.today() - dt.timedelta(days=95))]
+        for person, level, number, day in rows:
+            db.session.add(TalentRecognition(
+                person=person, level=level, certificate_no=number % day.year,
+                recognised_on=day, valid_until=add_months(day, 24) - dt.timedelta(days=1)))
+
     def talent_filing(self, person, unit, item, today) -> None:
         """An individual's talent filing, prepared and waiting for the unit to submit."""
         account = db.session.scalar(sa.select(Account).where(
@@ -334,8 +348,7 @@ class _Loader:
         at = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(20, 15))
         app = Application(item=item, unit=unit, subject_person=person, filed_by=account,
                           state=State.AWAITING_UNIT,
-                          payload={"name": person.name, "id_no": person.id_no, "level": "D",
-                                   "unit_uscc": unit.uscc, "title": "高级工程师"})
+                          payload=talent_payload(person, unit))
         db.session.add(app)
         db.session.add_all([
             ApplicationEvent(application=app, action="create", to_state=State.DRAFT,
@@ -345,9 +358,11 @@ class _Loader:
                              actor=account, at=at + dt.timedelta(minutes=10)),
         ])
         db.session.flush()
-        # The filing waits for the unit with its required signed form (签字盖章的申请表).
+        # The filing waits for the unit with its required materials: the signed form
+        # (签字盖章的申请表) and the applicant's photo.
         store_attachment(app, "form", "人才认定备案申请表（已签字）.pdf",
                          io.BytesIO(signed_form_pdf(person, unit)), account.id)
+        store_attachment(app, "photo", "证件照.png", io.BytesIO(portrait_png()), account.id)
         claim_people(app)
 
 
@@ -359,6 +374,35 @@ PENSION_RATE = Decimal("0.0262")
 def pension_interest(opening: Decimal, paid: Decimal) -> Decimal:
     """A year's interest on the account, as the office credits it at the year's end."""
     return (opening * PENSION_RATE + paid * PENSION_RATE / 2).quantize(Decimal("0.01"))
+
+
+def talent_payload(person: Person, unit: Unit) -> dict:
+    """张伟's talent filing as the manual's form holds it (every required answer)."""
+    return {"name": person.name, "gender": "M", "id_type": "01", "id_no": person.id_no,
+            "phone": person.phone or "13800000003", "birth_date": str(person.birth_date),
+            "nation": "汉族", "birthplace": "江西星子", "political_status": "01",
+            "arrived_on": "2015-07-01", "industry": "digital", "work_status": "employed",
+            "unit_uscc": unit.uscc, "unit_category": "enterprise", "post": "无",
+            "specialty": "软件工程", "education": "10", "education_major": "计算机科学与技术",
+            "school": "浙江大学", "graduated_on": "2015-06-30", "degree": "2",
+            "degree_major": "计算机科学与技术", "degree_grantor": "浙江大学",
+            "degree_on": "2015-06-30", "title": "高级工程师", "level": "D",
+            "condition": "省级重点企业研究院核心技术骨干（高级工程师）"}
+
+
+def portrait_png() -> bytes:
+    """The demo's passport photo: a 90×120 PNG of a plain silhouette (Pillow)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (90, 120), (66, 133, 244))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((27, 18, 63, 58), fill=(245, 222, 200))
+    draw.pieslice((10, 62, 80, 150), 180, 360, fill=(40, 40, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def signed_form_pdf(person: Person, unit: Unit) -> bytes:

@@ -33,3 +33,51 @@ def insured_with(unit_id: int | None, person_id: int | None) -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
         Enrollment.unit_id == unit_id, Enrollment.person_id == person_id,
         Enrollment.status == EnrollmentStatus.ACTIVE)) > 0
+
+
+#: At most this many units answer one keyword: a filer picks his unit, he does not browse.
+UNITS_FOUND = 10
+#: A keyword shorter than this finds nothing (one character would list half the city).
+UNIT_KEYWORD_MIN = 2
+
+
+def registered_unit() -> sa.ColumnElement[bool]:
+    """Units a person may name in a filing: registered in the system, online, not closed
+    (manual 003: 单位搜不到，说明该单位尚未在本系统注册)."""
+    from models.unit import Unit
+    from rules.codes import OnlineStatus, UnitStatus
+
+    return sa.and_(Unit.status == UnitStatus.NORMAL, Unit.online_status == OnlineStatus.ACTIVE)
+
+
+def _like(keyword: str) -> str:
+    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def units_named(keyword: str) -> list[tuple[str, str]]:
+    """(name, credit code) of registered units whose name contains ``keyword``, by name."""
+    from models.unit import Unit
+
+    keyword = (keyword or "").strip()[:50]
+    if len(keyword) < UNIT_KEYWORD_MIN:
+        return []
+    return [tuple(row) for row in db.session.execute(
+        sa.select(Unit.name, Unit.uscc).where(registered_unit(),
+                                              Unit.name.like(_like(keyword), escape="\\"))
+        .order_by(Unit.name).limit(UNITS_FOUND))]
+
+
+def unit_code_of(name: str) -> str | None:
+    """The credit code of the one registered unit of exactly this name, else None."""
+    from models.unit import Unit
+
+    codes = db.session.scalars(sa.select(Unit.uscc).where(
+        registered_unit(), Unit.name == (name or "").strip()).limit(2)).all()
+    return codes[0] if len(codes) == 1 else None
+
+
+def unit_name_of(uscc: str) -> str | None:
+    """The name of the registered unit with this credit code, else None."""
+    from models.unit import Unit
+
+    return db.session.scalar(sa.select(Unit.name).where(registered_unit(), Unit.uscc == uscc))

@@ -22,11 +22,15 @@ from models.attachments import store_attachment
 from models.audit import record
 from models.base import db, utcnow
 from models.catalogue import latest_version
+from models.certificate import Certificate
+from models.certificate import issue as issue_certificate
 from models.enrollment import Enrollment
 from models.errors import Refusal
 from models.grant import Grant
 from models.imports import already_filed
+from models.lookups import registered_unit
 from models.person import Person
+from models.talent import check_may_file as check_talent_may_file
 from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
 from models.unit import Unit
 from models.workflow import acting_for, transition
@@ -112,7 +116,8 @@ def _owner(actor: Actor, item: ServiceItem, payload: dict) -> dict:
                      if f["type"] == "unit" and payload.get(n)), None)
         owner["unit_id"] = None
         if uscc:
-            owner["unit_id"] = db.session.scalar(sa.select(Unit.id).where(Unit.uscc == uscc))
+            owner["unit_id"] = db.session.scalar(sa.select(Unit.id).where(
+                Unit.uscc == uscc, registered_unit()))
             if owner["unit_id"] is None:
                 raise Refusal("所选单位未在系统中登记")
         owner["subject_person_id"] = actor.person_id
@@ -142,6 +147,9 @@ def create_filing(by: By, item: ServiceItem, payload: dict, *,
         raise Refusal(f"您未获授权办理“{item.name}”", 403)
     if not payload:
         raise Refusal("办件内容不能为空")
+    if item.handler == "talent":
+        with refusing():
+            check_talent_may_file(actor.person_id, item, clock.today())
     owner = _owner(actor, item, payload)
     version = latest_version(item)
     application = Application(item_id=item.id, item=item, filed_by_id=actor.account_id,
@@ -475,3 +483,53 @@ def revoke_member(by: By, grant: Grant) -> None:
     with refusing():
         revoke_grant(grant, granter=granter)
     _audit(by, "grant:revoke", grant, after={"person": grant.person.name})
+
+
+# --- the unit's facts and the talent certificate ---------------------------------------------
+
+def set_competent_dept(by: By, code: str) -> None:
+    """主管部门: chosen and changed by the unit's legal representative or administrator;
+    audited (manual 003: 在信息维护中修改单位所属主管部门)."""
+    from models.codes import choices_of
+
+    actor = by.actor
+    if not policy.may_keep_unit_facts(actor):
+        raise Refusal("只有单位法定代表人或管理员可以设置主管部门", 403)
+    if code not in dict(choices_of("competent_dept")):
+        raise Refusal("请从列表中选择主管部门")
+    unit = db.session.get(Unit, actor.unit_id)
+    before = unit.competent_dept
+    if before == code:
+        return
+    unit.competent_dept = code
+    _audit(by, "unit:competent_dept", unit, before={"competent_dept": before},
+           after={"competent_dept": code})
+
+
+def issue_talent_code(by: By, recognition) -> Certificate:
+    """生成新证书: a new verification code for the holder's talent certificate; every earlier
+    code of it is voided (它的二维码不再被识别, it verifies as 已作废). Audited."""
+    actor = by.actor
+    if recognition is None or not policy.may_hold_certificate(actor, recognition.person_id):
+        raise Refusal("证书不存在", 404)
+    # One renewal at a time per person: a double click voids the first new code, not neither.
+    db.session.execute(sa.select(Person.id).where(Person.id == recognition.person_id)
+                       .with_for_update())
+    now = utcnow()
+    voided = []
+    for earlier in db.session.scalars(sa.select(Certificate).where(
+            Certificate.kind == "talent", Certificate.person_id == recognition.person_id,
+            Certificate.voided_at.is_(None))):
+        if (earlier.facts or {}).get("recognition_id") == recognition.id:
+            earlier.voided_at = now
+            voided.append(earlier.code)
+    person = recognition.person
+    certificate = issue_certificate("talent", {
+        "recognition_id": recognition.id, "name": person.name, "id_no": person.id_no,
+        "level": str(recognition.level.value), "certificate_no": recognition.certificate_no,
+        "recognised_on": str(recognition.recognised_on),
+        "valid_until": str(recognition.valid_until)}, person_id=person.id)
+    db.session.flush()
+    _audit(by, "certificate:talent_code", recognition,
+           before={"codes": voided}, after={"code": certificate.code})
+    return certificate

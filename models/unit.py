@@ -20,6 +20,8 @@ class Unit(CreatedMixin, db.Model):
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     status: Mapped[UnitStatus] = code_column(UnitStatus, default=UnitStatus.NORMAL)
     online_status: Mapped[OnlineStatus] = code_column(OnlineStatus, default=OnlineStatus.ACTIVE)
+    #: 主管部门 (code table ``competent_dept``), chosen and changed by the unit (manual 003).
+    competent_dept: Mapped[str | None] = mapped_column(sa.String(20))
 
     institutions: Mapped[list[Institution]] = relationship(back_populates="unit")
 

@@ -25,6 +25,8 @@ from rules.codes import AccountKind, GrantLevel, StaffRoleName
 from rules.eligibility import Refused
 from rules.identity import InvalidValue
 from rules.workflow import (
+    FORWARDING,
+    NEEDS_REASON,
     Action,
     Party,
     State,
@@ -91,7 +93,8 @@ def check_actor(application: Application, action: Action, actor: p.Actor) -> Non
         return
     if not policy.may_read_filing(actor, application, item):
         raise WorkflowError("办件不存在或无权办理", 404)
-    if not policy.may_file(actor, item):
+    forwarding = action in FORWARDING and policy.may_forward(actor, item, application.state)
+    if not (forwarding or policy.may_file(actor, item)):
         raise WorkflowError(f"您未获授权办理“{item.name}”")
     if party == Party.APPLICANT and action == Action.SUBMIT and item.needs_unit_submit:
         raise WorkflowError("该事项须由所属单位提交，请先提交单位")
@@ -122,8 +125,8 @@ def transition(application: Application, action: Action, actor: p.Actor, *,
     if expected_version is not None and application.version != expected_version:
         raise AlreadyHandled("该办件已被他人处理或已更新，请刷新后查看")
     check_actor(application, action, actor)
-    if action == Action.REJECT and not comment.strip():
-        raise WorkflowError("审核不通过须填写原因")
+    if action in NEEDS_REASON and not comment.strip():
+        raise WorkflowError(f"{action.label}须填写原因")
     before = State(application.state)
     after = next_state(before, action, party_of(actor))
     _check_step(application, action, actor, before)

@@ -163,6 +163,23 @@ INSURANCE_KIND_SETS = [("110,210,310,410,510", "五险（养老、失业、医�
 SUSPEND_REASONS = [("leave", "解除或终止劳动关系"), ("retire", "退休"), ("death", "死亡"),
                    ("other", "其他")]
 
+#: The talent filing form's lists (manual 003, 人才认定备案申请表).
+POLITICAL_STATUSES = [("01", "中共党员"), ("02", "中共预备党员"), ("03", "共青团员"),
+                      ("04", "民主党派"), ("05", "无党派人士"), ("13", "群众")]
+EDUCATIONS = [("10", "研究生"), ("20", "大学本科"), ("30", "大学专科"), ("40", "中等专科"),
+              ("50", "技工学校"), ("60", "高中"), ("90", "其他")]
+DEGREES = [("1", "博士"), ("2", "硕士"), ("3", "学士"), ("0", "无学位")]
+INDUSTRIES = [("digital", "数字经济"), ("manufacturing", "高端装备制造"),
+              ("bio", "生物医药"), ("materials", "新材料"), ("energy", "新能源"),
+              ("culture", "文化创意"), ("finance", "金融服务"), ("education", "教育"),
+              ("health", "医疗卫生"), ("other", "其他")]
+WORK_STATUSES = [("employed", "在职"), ("founder", "自主创业"), ("retired", "退休返聘")]
+#: 主管部门 a unit chooses when it first registers for talent filing (manual 003).
+COMPETENT_DEPTS = [("rsj", "市人力资源和社会保障局"), ("kjj", "市科学技术局"),
+                   ("jyj", "市教育局"), ("wjw", "市卫生健康委员会"), ("jxj", "市经济和信息化局"),
+                   ("swj", "市商务局"), ("whj", "市文化广电旅游局"), ("xihu", "西湖区人力社保局"),
+                   ("binjiang", "滨江区人力社保局"), ("other", "其他")]
+
 #: The fixed lists the console ships, seeded into the code tables (字典管理) of every
 #: database: table code → (name, [(code, label)]). Staff may add and retire codes; these
 #: seeded ones are what the program relies on, so they are never deleted.
@@ -176,6 +193,13 @@ CODE_TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "suspend_reason": ("暂停参保原因", SUSPEND_REASONS),
     "talent_level": ("人才层次", TalentLevel.choices()),
     "institution_type": ("机构类型", InstitutionType.choices()),
+    "gender": ("性别", Gender.choices()),
+    "political_status": ("政治面貌", POLITICAL_STATUSES),
+    "education": ("学历", EDUCATIONS),
+    "degree": ("学位", DEGREES),
+    "industry": ("从事产业类别", INDUSTRIES),
+    "work_status": ("在职状态", WORK_STATUSES),
+    "competent_dept": ("主管部门", COMPETENT_DEPTS),
 }
 
 

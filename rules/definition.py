@@ -5,7 +5,7 @@ A definition is the JSON the designer edits, a version stores and a catalogue fi
     {"code", "name", "category", "filer", "needs_unit_submit", "time_limit_days", "handler",
      "fields": [{"name", "label", "type", "required", "help", "max_length", "min", "max",
                  "code_table", "validator", "import"}],
-     "materials": [{"code", "label", "required", "types", "max_mb", "auto"}],
+     "materials": [{"code", "label", "required", "types", "max_mb", "auto", "shown"}],
      "steps": [{"name", "role", "share"}]}
 
 ``check_definition`` says, in Chinese, everything wrong with one; the designer saves drafts
@@ -27,6 +27,8 @@ CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MATERIAL_TYPES = {"pdf": "PDF", "jpg": "JPG", "png": "PNG"}
 MAX_MATERIAL_MB = 10
+#: A material shown on the case page (``"shown": true``, e.g. the applicant's photo) is an image.
+IMAGE_TYPES = {"jpg", "png"}
 MAX_TEXT_LENGTH = 200
 MAX_FIELDS = 40
 MAX_STEPS = 5
@@ -172,9 +174,11 @@ def _check_material(n: int, spec, codes: set) -> list[str]:
     size = spec.get("max_mb", MAX_MATERIAL_MB)
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_MATERIAL_MB:
         problems.append(f"材料“{shown}”的大小限制应为1至{MAX_MATERIAL_MB}MB")
-    for flag in ("required", "auto"):
+    for flag in ("required", "auto", "shown"):
         if not isinstance(spec.get(flag, False), bool):
             problems.append(f"材料“{shown}”的选项应为是或否")
+    if spec.get("shown") and isinstance(types, list) and not set(types) <= IMAGE_TYPES:
+        problems.append(f"材料“{shown}”在办件页显示为图片，文件类型只能是JPG、PNG")
     return problems
 
 

@@ -54,6 +54,9 @@ DATE_RANGES: dict[str, tuple[dt.date, int | dt.date]] = {
     "hire_date": (INSURANCE_EPOCH, 366),
     "paid_on": (INSURANCE_EPOCH, 0),                 # paid by today
     "recognised_on": (dt.date(1990, 1, 1), 0),
+    "arrived_on": (dt.date(1950, 1, 1), 0),          # talent form: 来杭工作时间
+    "graduated_on": (dt.date(1950, 1, 1), 0),
+    "degree_on": (dt.date(1950, 1, 1), 0),
     "valid_until": (dt.date(1990, 1, 1), 3660),
     "valid_from": (dt.date(2000, 1, 1), 3660),       # grants: ten years ahead at most
     "valid_to": (dt.date(2000, 1, 1), 3660),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rules.codes import AccountKind, Filer
+from rules.codes import AccountKind, Filer, GrantLevel
 from rules.permissions import APPLICATIONS, REVIEW, Actor, may_handle_item, staff_may
 from rules.workflow import EDITABLE, State
 
@@ -36,6 +36,30 @@ def may_file(actor: Actor | None, item) -> bool:
     if actor.kind == AccountKind.INSTITUTION:
         return item.handler in INSTITUTION_HANDLERS
     return True
+
+
+def may_forward(actor: Actor | None, item, state: State) -> bool:
+    """上报 or 退回 (manual 003): a unit's part in a filing an individual prepared for it. The
+    unit does not file such an item; it forwards to the office, or returns to the person, a
+    filing waiting for it, within its grant (an agent only for the items granted)."""
+    if actor is None or actor.kind != AccountKind.UNIT_MEMBER or not item.active:
+        return False
+    if not item.needs_unit_submit or State(state) != State.AWAITING_UNIT:
+        return False
+    return may_handle_item(actor.grant_level, actor.grant_items, item.code)
+
+
+def may_keep_unit_facts(actor: Actor | None) -> bool:
+    """A unit's own registration facts (主管部门, manual 003's 信息维护): its legal
+    representative or administrator, never an agent."""
+    return actor is not None and actor.kind == AccountKind.UNIT_MEMBER and \
+        actor.unit_id is not None and actor.grant_level in (GrantLevel.LEGAL_REP, GrantLevel.ADMIN)
+
+
+def may_hold_certificate(actor: Actor | None, person_id: int | None) -> bool:
+    """我的证书: a talent certificate is its holder's alone to see and to renew the code of."""
+    return actor is not None and actor.kind == AccountKind.INDIVIDUAL and \
+        person_id is not None and actor.person_id == person_id
 
 
 def owns_filing(actor: Actor | None, filing) -> bool:

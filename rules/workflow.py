@@ -21,6 +21,7 @@ class Action(Labelled):
     CREATE = "create", "创建"  # the first timeline entry; not a transition
     PREPARE = "prepare", "个人提交单位"
     SUBMIT = "submit", "提交"
+    RETURN = "return", "退回申请人"
     WITHDRAW = "withdraw", "撤回"
     ACCEPT = "accept", "受理"
     APPROVE = "approve", "审核通过"
@@ -48,6 +49,7 @@ TRANSITIONS: dict[tuple[State, Action], Transition] = {
     (State.DRAFT, Action.PREPARE): Transition(State.AWAITING_UNIT, frozenset({_A})),
     (State.DRAFT, Action.SUBMIT): Transition(State.SUBMITTED, frozenset({_A, _U})),
     (State.AWAITING_UNIT, Action.SUBMIT): Transition(State.SUBMITTED, frozenset({_U})),
+    (State.AWAITING_UNIT, Action.RETURN): Transition(State.DRAFT, frozenset({_U})),
     (State.SUBMITTED, Action.WITHDRAW): Transition(State.WITHDRAWN, frozenset({_A, _U})),
     (State.SUBMITTED, Action.ACCEPT): Transition(State.IN_REVIEW, frozenset({_R})),
     (State.IN_REVIEW, Action.APPROVE): Transition(State.APPROVED, frozenset({_R})),
@@ -61,6 +63,10 @@ TRANSITIONS: dict[tuple[State, Action], Transition] = {
 IN_PROGRESS = frozenset({State.SUBMITTED, State.IN_REVIEW, State.APPROVED})
 #: States the applicant may still edit.
 EDITABLE = frozenset({State.DRAFT, State.AWAITING_UNIT, State.REJECTED})
+#: What a unit does with a filing an individual prepared for it: 上报 or 退回.
+FORWARDING = frozenset({Action.SUBMIT, Action.RETURN})
+#: Actions that must say why (the other side reads the reason).
+NEEDS_REASON = frozenset({Action.REJECT, Action.RETURN})
 
 
 class TransitionRefused(Exception):

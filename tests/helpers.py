@@ -12,6 +12,14 @@ from tests.conftest import UNIT_A, csrf_token, login
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+#: A talent filing's every required answer (manual 003's form), for 张伟 at unit A.
+TALENT = {"name": "张伟", "gender": "M", "id_type": "01", "id_no": "360426199101010071",
+          "phone": "13800000003", "birth_date": "1991-01-01", "nation": "汉族",
+          "birthplace": "江西星子", "political_status": "13", "arrived_on": "2015-07-01",
+          "industry": "digital", "work_status": "employed", "unit_uscc": "91330106MA2ABCDE1G",
+          "unit_category": "enterprise", "specialty": "软件工程", "education": "20",
+          "school": "浙江大学", "degree": "3", "level": "C",
+          "condition": "省级重点企业研究院核心技术骨干"}
 
 
 def fresh_id_no(seed: int = 7) -> str:

@@ -29,6 +29,7 @@ from models import (
     Person,
     ServiceItem,
     StaffRole,
+    TalentRecognition,
     Unit,
     db,
 )
@@ -79,6 +80,7 @@ FILING_DESK = {
     "print_sheet": None, "certificate": "certificate", "lookup": "unit_only",
     "workbench": "unit_only", "batch_drop_row": None, "batch_file": None, "receipt": None,
     "lookup_suspend": "unit_only", "remove_attachment": "may_file_material",
+    "units": "individual_only",
 }
 UNIT_DESKS = {
     "unit_import.index": None, "unit_import.template": "may_file",
@@ -97,11 +99,15 @@ UNIT_DESKS = {
     "me_settings.make_default": None, "me_settings.remove": None,
     "unit_home.index": None, "unit_home.favourite": None, "me_home.index": None,
     "me_home.favourite": None, "unit_deliveries.index": None,
+    "unit_talent.index": None, "me_talent.index": None,
+    "unit_settings.competent_dept": "manager", "me_settings.competent_dept": "unit_only",
+    "me_certificates.index": None, "me_certificates.renew": None, "me_certificates.show": None,
 }
 #: Rule arguments: a row of this model, or a fixed value.
 ARG_MODELS = {"application_id": Application, "attachment_id": Attachment, "grant_id": Grant,
               "institution_id": Institution, "batch_id": ImportBatch, "unit_id": Unit,
-              "address_id": DeliveryAddress, "item_id": ServiceItem}
+              "address_id": DeliveryAddress, "item_id": ServiceItem,
+              "recognition_id": TalentRecognition}
 ARG_VALUES = {"export_type": "csv", "sheet": "form", "period": "202610", "service": "reset",
               "code": None, "kind": None, "notice_id": 1, "slug": "open"}
 KIND_VALUES = {"unit_query.payable_detail": "110", "unit_query.benefit_detail": "pension"}
@@ -292,6 +298,8 @@ def _expected(endpoint, console, view, actor, model, row_id):
     elif extra == "may_file_material" and not policy.may_file(actor, row.application.item):
         return DENY
     elif extra == "unit_only" and actor.kind != AccountKind.UNIT_MEMBER:
+        return DENY
+    elif extra == "individual_only" and actor.kind != AccountKind.INDIVIDUAL:
         return DENY
     elif extra == "manager" and actor.grant_level == "agent":
         return DENY

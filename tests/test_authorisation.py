@@ -103,13 +103,12 @@ def test_a_units_certificate_states_only_its_own_periods(unit_a):
 def test_a_unit_files_only_about_its_own_people_with_matching_names(unit_a):
     stranger, own = _employee(UNIT_B), _employee(UNIT_A)
     before = _count(Application)
-    html = new_filing(unit_a, "unit", "RC_TALENT", {
-        "name": stranger.name, "id_no": stranger.id_no, "level": "C",
-        "unit_uscc": UNIT_A}).get_data(as_text=True)
+    html = new_filing(unit_a, "unit", "JY_RECORD", {
+        "id_no": stranger.id_no, "hire_date": "2026-11-01"}).get_data(as_text=True)
     assert "本单位没有该人员" in html
-    html = new_filing(unit_a, "unit", "RC_TALENT", {
-        "name": "张冒名", "id_no": own.id_no, "level": "C",
-        "unit_uscc": UNIT_A}).get_data(as_text=True)
+    html = new_filing(unit_a, "unit", "SB_ENROLL", {
+        "name": "张冒名", "id_no": own.id_no, "start_date": "2026-11-01",
+        "wage": "8000"}).get_data(as_text=True)
     assert "证件号码与姓名不符" in html
     assert _count(Application) == before
 

@@ -46,9 +46,23 @@ def test_zhang_weis_talent_filing_waits_with_its_signed_form():
         ServiceItem.code == "RC_TALENT", Application.state == State.AWAITING_UNIT,
         Application.subject_person_id == sa.select(Person.id).where(
             Person.id_no == PERSON).scalar_subquery()))
-    assert [a.material for a in filing.attachments] == ["form"]
-    assert filing.attachments[0].content_type == "application/pdf"
+    assert {a.material: a.content_type for a in filing.attachments} == {
+        "form": "application/pdf", "photo": "image/png"}
     assert missing_materials(filing) == []
+    from views.item_form import form_for
+
+    assert form_for(filing.spec, strict=True, data=filing.payload, csrf=False).validate()
+
+
+def test_zhang_weis_recognition_is_current_and_shown_in_the_publicity(client):
+    from models import TalentRecognition, clock
+    from rules.eligibility import talent_filing_opens
+
+    current = db.session.scalar(sa.select(TalentRecognition).join(Person).where(
+        Person.id_no == PERSON).order_by(TalentRecognition.recognised_on.desc()).limit(1))
+    assert current.valid_until >= clock.today() >= talent_filing_opens(current.recognised_on)
+    page = client.get("/portal/talent/").get_data(as_text=True)
+    assert "张伟" in page and page.count("<tr") >= 4
 
 
 def test_the_readme_accounts_keep_their_numbers():

@@ -21,6 +21,7 @@ from rules.codes import EnrollmentStatus
 from tests.conftest import PERSON, REP_A, UNIT_A, UNIT_B, csrf_token
 from tests.helpers import (
     PNG,
+    TALENT,
     act,
     filing_id,
     fresh_id_no,
@@ -288,11 +289,12 @@ def test_talent_filing_prepared_by_the_person_and_submitted_by_the_unit(person_c
     _drop_open_talent_filing(person_client)
     page = person_client.get("/me/filing/new/RC_TALENT/").get_data(as_text=True)
     assert "张伟" in page and PERSON in page  # prefilled from the recognition
-    response = new_filing(person_client, "me", "RC_TALENT", {
-        "name": "张伟", "id_no": PERSON, "level": "C", "unit_uscc": UNIT_A,
-        "title": "工程师"})
+    response = new_filing(person_client, "me", "RC_TALENT", {**TALENT, "title": "工程师"})
     application_id = filing_id(response)
     upload(person_client, "me", application_id, "form")
+    html = act(person_client, "me", application_id, "prepare").get_data(as_text=True)
+    assert "请上传必需材料：本人近期证件照" in html  # the photo is a material of its own
+    upload(person_client, "me", application_id, "photo", data=PNG, name="照片.png")
     html = act(person_client, "me", application_id, "prepare").get_data(as_text=True)
     assert "请联系所属企业进行提交" in html
     html = act(person_client, "me", application_id, "submit").get_data(as_text=True)

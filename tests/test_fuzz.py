@@ -142,7 +142,7 @@ BY_KIND = {"text": HOSTILE_TEXT + HOSTILE_NUMBER + HOSTILE_DATE, "number": HOSTI
 PAGES = {"admin": ["/account/password", "/account/phone", "/admin/designer/new/"],
          "unit": ["/account/password", "/account/phone", "/unit/delegation/new/",
                   "/unit/settings/", "/unit/members/"],
-         "me": ["/account/password", "/account/phone", "/me/settings/"]}
+         "me": ["/account/password", "/account/phone", "/me/settings/", "/me/certificates/"]}
 OUTSIDE = ["/register", "/forgot", "/login"]
 
 

@@ -60,13 +60,13 @@ def filing(state=State.DRAFT, unit_id=10, institution_id=None, subject=None, rat
 
 
 ENROL, RECORD, TALENT = item(), item("JY_RECORD", handler=None), \
-    item("RC_TALENT", Filer.BOTH, "talent")
+    item("RC_TALENT", Filer.PERSON, "talent")
 
 
 @pytest.mark.parametrize(("actor", "it", "expected"), [
     (None, ENROL, False), (REP, ENROL, True), (ADMIN, RECORD, True), (AGENT, ENROL, True),
     (AGENT, RECORD, False), (INST, ENROL, False), (INST, RECORD, True), (ME, ENROL, False),
-    (ME, TALENT, True), (REP, TALENT, True), (REVIEWER, ENROL, False),
+    (ME, TALENT, True), (REP, TALENT, False), (REVIEWER, ENROL, False),
     (REP, item(active=False), False), (ME, item(filer=Filer.PERSON, handler=None), True),
     (REP, item(filer=Filer.PERSON, handler=None), False),
 ])
@@ -225,3 +225,36 @@ def test_a_person_lies_in_the_regions_of_his_units():
     assert not person_within_regions({"330902"}, ["330106"])
     assert not person_within_regions({"330902"}, [])  # no unit: only unlimited staff
     assert person_within_regions({"330902", "330106"}, ["330106"])
+
+
+def test_may_forward_is_the_units_part_in_a_filing_a_person_prepared():
+    talent = Row(code="RC_TALENT", filer=Filer.PERSON, handler="talent", active=True,
+                 needs_unit_submit=True)
+    assert policy.may_forward(REP, talent, State.AWAITING_UNIT)
+    assert not policy.may_file(REP, talent)
+    assert not policy.may_forward(REP, talent, State.DRAFT)  # not before the person sends it
+    assert not policy.may_forward(ME, talent, State.AWAITING_UNIT)  # the person never 上报
+    assert not policy.may_forward(AGENT, talent, State.AWAITING_UNIT)  # not granted
+    assert not policy.may_forward(None, talent, State.AWAITING_UNIT)
+    record = Row(code="JY_RECORD", filer=Filer.UNIT, handler=None, active=True,
+                 needs_unit_submit=False)
+    assert not policy.may_forward(REP, record, State.AWAITING_UNIT)
+    retired = Row(code="RC_TALENT", filer=Filer.PERSON, handler="talent", active=False,
+                  needs_unit_submit=True)
+    assert not policy.may_forward(REP, retired, State.AWAITING_UNIT)
+
+
+def test_only_a_units_rep_or_administrator_keeps_its_facts():
+    assert policy.may_keep_unit_facts(REP) and policy.may_keep_unit_facts(ADMIN)
+    for other in (AGENT, INST, ME, REVIEWER, None, Actor(9, U, person_id=9,
+                                                         grant_level=GrantLevel.ADMIN)):
+        assert not policy.may_keep_unit_facts(other)
+
+
+def test_a_talent_certificate_is_its_holders_alone():
+    assert policy.may_hold_certificate(ME, 5)
+    assert not policy.may_hold_certificate(ME, 6)
+    assert not policy.may_hold_certificate(ME, None)
+    assert not policy.may_hold_certificate(Actor(5, U, person_id=5, unit_id=10,
+                                                 grant_level=GrantLevel.LEGAL_REP), 5)
+    assert not policy.may_hold_certificate(None, 5)

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {
     "rules/permissions.py": ["tests/test_policy.py", "tests/test_workflow_rules.py",
                              "tests/test_authorisation.py", "tests/test_staff_console.py"],
-    "rules/policy.py": ["tests/test_policy.py", "tests/test_authorisation.py"],
+    "rules/policy.py": ["tests/test_policy.py", "tests/test_authorisation.py",
+                        "tests/test_talent_filing.py"],
     "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py"],

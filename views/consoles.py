@@ -123,6 +123,7 @@ def build_consoles(app) -> dict[str, Admin]:
         security_staff,
         settings,
         staff,
+        talent,
         unit,
         unit_home,
     )
@@ -149,4 +150,5 @@ def build_consoles(app) -> dict[str, Admin]:
     personal.register(admins["me"])
     settings.register(admins["unit"], admins["me"])
     unit_home.register(admins["unit"], admins["me"])
+    talent.register(admins["unit"], admins["me"])
     return admins

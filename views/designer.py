@@ -78,6 +78,7 @@ class MaterialRow(Form):
                                 option_widget=CheckboxInput(), validate_choice=False)
     max_mb = IntegerField("大小上限(MB)", validators=[Optional()])
     auto = BooleanField("系统自动获取")
+    shown = BooleanField("办件页显示（如照片）")
 
 
 class StepRow(Form):
@@ -127,7 +128,8 @@ def definition_from(form: DesignerForm) -> dict:
     materials = [{"code": _clean(m["code"]), "label": _clean(m["label"]),
                   "required": bool(m["required"]), "types": list(m["types"] or []),
                   "max_mb": m["max_mb"] if m["max_mb"] is not None else 10,
-                  "auto": bool(m["auto"])} for m in form.materials.data]
+                  "auto": bool(m["auto"]), **({"shown": True} if m.get("shown") else {})}
+                 for m in form.materials.data]
     steps = [{"name": _clean(s["name"]), "role": s["role"], "share": s["share"]}
              for s in form.steps.data]
     return {"code": _clean(form.code.data), "name": _clean(form.name.data),

@@ -16,17 +16,17 @@ from models import (
     Attachment,
     Person,
     ServiceItem,
-    TalentRecognition,
     clock,
     db,
 )
 from models.attachments import BadUpload, missing_materials, send_attachment
 from models.base import writes_on_get
 from models.errors import Refusal
-from models.filings import open_filing
+from models.talent import check_may_file as check_talent_may_file
+from models.talent import history as talent_history
 from models.handlers import enrollment_facts
 from models.imports import new_batch
-from models.lookups import insured_with, suspension_facts
+from models.lookups import insured_with, suspension_facts, units_named
 from models.operations import (
     By,
     act,
@@ -48,14 +48,23 @@ from models.workflow import party_of
 from rules import permissions as p
 from rules import policy
 from rules.codes import AccountKind
-from rules.eligibility import Refused, check_talent_filing
+from rules.eligibility import Refused
 from rules.identity import InvalidValue, conversion_notice, validate_resident_id
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
+from rules.masking import mask
 from rules.workflow import Action, Party, State, actions_from
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
 from views.forms import flash_form_errors
-from views.item_form import form_for, labelled_payload, payload_of, printed_payload
+from views.item_form import (
+    form_for,
+    labelled_payload,
+    payload_of,
+    printed_payload,
+    resolve_units,
+    units_by_name,
+)
+from views.security import limit_unit_lookup
 from views.queries import person_certificate
 
 SHEETS = {"form": "申请表", "publicity": "公示表"}
@@ -121,20 +130,20 @@ class FilingDesk(KindGate, BaseView):
         """For a talent filing: refused unless eligible; else the last filing's answers."""
         if item.handler != "talent" or self.actor.kind != AccountKind.INDIVIDUAL:
             return {}
-        last = db.session.scalar(sa.select(TalentRecognition).where(
-            TalentRecognition.person_id == self.actor.person_id).order_by(
-            TalentRecognition.recognised_on.desc()).limit(1))
-        check_talent_filing(last.recognised_on if last else None, clock.today())
-        pending = open_filing(self.actor.person_id, item.id)
-        if pending is not None:  # one open talent filing per person
-            raise Refused(f"您已有一件{item.name}正在办理（办件 {pending.id}，"
-                          f"{State(pending.state).label}），请在该办件中修改或撤回后再申报")
+        last = check_talent_may_file(self.actor.person_id, item, clock.today())
         person = db.session.get(Person, self.actor.person_id)
         previous = db.session.scalar(sa.select(Application).where(
             Application.item_id == item.id, Application.subject_person_id == person.id)
             .order_by(Application.id.desc()).limit(1))
+        # 系统自动获取个人用户的个人信息: the last filing's answers, then what the office
+        # knows of the person (his recognition's level, his ID's birth date and gender).
         data = dict(previous.payload) if previous else {}
-        data.update(name=person.name, id_no=person.id_no, level=data.get("level") or last.level)
+        known = {"name": person.name, "id_no": person.id_no, "id_type": "01",
+                 "gender": person.gender.value if person.gender else None,
+                 "birth_date": str(person.birth_date) if person.birth_date else None,
+                 "phone": person.phone}
+        data.update({k: v for k, v in known.items() if v})
+        data["level"] = data.get("level") or last.level
         return data
 
     # --- pages ---------------------------------------------------------------------------
@@ -157,8 +166,9 @@ class FilingDesk(KindGate, BaseView):
             return redirect(url_for(".index"))
         submit = request.form.get("intent") == "submit"
         form = form_for(item, strict=submit,
-                        formdata=request.form if request.method == "POST" else None,
-                        data=prefill)
+                        formdata=resolve_units(item, request.form)
+                        if request.method == "POST" else None,
+                        data=units_by_name(item, prefill))
         if request.method == "POST" and form.validate():
             token = request.form.get("client_token") or None
             existing = db.session.scalar(sa.select(Application).where(
@@ -210,6 +220,10 @@ class FilingDesk(KindGate, BaseView):
                                                 prepared_by_individual(application)),
             missing=missing_materials(application), sheets=SHEETS,
             attachments_by=_group(application.attachments),
+            history=talent_history(application.subject_person_id, self.actor.unit_id
+                                   if self.actor.kind != AccountKind.INDIVIDUAL else None)
+            if application.item.handler == "talent" and application.subject_person_id else None,
+            today=clock.today(),
             not_insured_here=self.actor.kind == AccountKind.UNIT_MEMBER
             and application.state == State.AWAITING_UNIT
             and not insured_with(self.actor.unit_id, application.subject_person_id))
@@ -225,8 +239,9 @@ class FilingDesk(KindGate, BaseView):
             return redirect(url_for(".detail", application_id=application.id))
         spec = application.spec  # a filing is edited with the version it was filed under
         form = form_for(spec, strict=False,
-                        formdata=request.form if request.method == "POST" else None,
-                        data=application.payload)
+                        formdata=resolve_units(spec, request.form)
+                        if request.method == "POST" else None,
+                        data=units_by_name(spec, application.payload or {}))
         if request.method == "POST" and form.validate():
             try:
                 edit_filing(self.by, application, payload_of(spec, form),
@@ -408,6 +423,16 @@ class FilingDesk(KindGate, BaseView):
             if held is not None:
                 answer["name"] = held
         return jsonify(answer)
+
+    @expose("/units/")
+    def units(self):
+        """工作单位 by name: registered units whose name holds the keyword, as a filer may see
+        them (name and masked credit code), at most ten; limited per account."""
+        if self.actor.kind != AccountKind.INDIVIDUAL:
+            abort(403)
+        with limit_unit_lookup():
+            found = units_named(request.args.get("q", ""))
+        return jsonify(units=[{"name": name, "uscc": mask(uscc)} for name, uscc in found])
 
     @expose("/lookup/suspend/")
     def lookup_suspend(self):

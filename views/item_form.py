@@ -16,7 +16,9 @@ from wtforms.validators import (
 
 from models.codes import choices_of, labels_of
 from rules.fields import TYPE_VALIDATORS, VALIDATORS
-from rules.masking import shown
+from rules.codes import AccountKind
+from rules.identity import InvalidValue, validate_uscc
+from rules.masking import mask, shown
 from views.forms import rule as rule_validator
 from views.hardening import date_in_range, finite_number, no_control_characters
 
@@ -134,6 +136,38 @@ def payload_of(item, form) -> dict:
     return payload
 
 
+def resolve_units(item, formdata):
+    """The posted form with each 工作单位 chosen by name (the search offers names) given as
+    that registered unit's credit code; a credit code typed in stays as typed."""
+    from models.lookups import unit_code_of
+
+    if formdata is None:
+        return None
+    names = [s["name"] for s in item.form_fields or [] if s["type"] == "unit"]
+    if not any(formdata.get(n) for n in names):
+        return formdata
+    formdata = formdata.copy()
+    for name in names:
+        value = (formdata.get(name) or "").strip()
+        try:
+            validate_uscc(value)
+        except InvalidValue:
+            formdata[name] = unit_code_of(value) or value
+    return formdata
+
+
+def units_by_name(item, data: dict) -> dict:
+    """A payload as its form shows it: each unit's credit code as the unit's name."""
+    from models.lookups import unit_name_of
+
+    shown_data = dict(data)
+    for spec in item.form_fields or []:
+        if spec["type"] == "unit" and shown_data.get(spec["name"]):
+            shown_data[spec["name"]] = unit_name_of(shown_data[spec["name"]]) or \
+                shown_data[spec["name"]]
+    return shown_data
+
+
 def labelled_payload(item, payload: dict, actor) -> list[tuple[str, str]]:
     """(label, shown value) pairs for display, choices shown by their label; ID numbers and
     phones as ``actor`` may see them (rules.masking.shown: masked for agents, auditors and
@@ -147,6 +181,15 @@ def labelled_payload(item, payload: dict, actor) -> list[tuple[str, str]]:
             value = labels.get(value, value)
         elif spec["type"] in MASKED_TYPES and value:
             value = shown(actor, value)
+        elif spec["type"] == "unit" and value:
+            from models.lookups import unit_name_of
+
+            # A unit's credit code in full for staff and the unit's managers; masked for the
+            # filer who found it by name (the search shows it masked), agents and prints.
+            name = unit_name_of(value)
+            code = shown(actor, value) if actor is not None and \
+                actor.kind != AccountKind.INDIVIDUAL else mask(value)
+            value = f"{name}（{code}）" if name else code
         rows.append((spec.get("label") or spec["name"], value))
     return rows
 

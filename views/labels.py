@@ -74,6 +74,7 @@ AUDIT_ACTIONS = {
     "reset_password": "密码重置", "cancel_unit": "注销单位网上办事",
     "cancel_person": "注销个人网上办事", "unlock": "账号解锁",
     "verify_registration": "核验单位注册",
+    "unit:competent_dept": "设置主管部门", "certificate:talent_code": "生成新证书（旧二维码作废）",
 }
 
 

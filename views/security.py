@@ -38,6 +38,7 @@ DEFAULTS = {
     "RATELIMIT_UPGRADE_TARGET": "5 per 15 minutes",  # per old login name
     "RATELIMIT_CODE_ADDRESS": "30 per hour",  # SMS code checks per address
     "RATELIMIT_LOOKUP_ADDRESS": "20 per hour;100 per day",  # public 认定结果查询 per address
+    "RATELIMIT_UNIT_LOOKUP": "30 per minute;300 per day",  # 工作单位 search per account
 }
 
 
@@ -87,6 +88,16 @@ def limit_lookup(scope: str):
     return limiter.limit(lambda: current_app.config["RATELIMIT_LOOKUP_ADDRESS"],
                          methods=["GET"], scope=scope,
                          exempt_when=lambda: "id_no" not in request.args)
+
+
+def limit_unit_lookup():
+    """The limit on the filer's 工作单位 search (a context manager), counted per account: the
+    list of registered units is not read out one keyword after another."""
+    from flask_login import current_user
+
+    return limiter.limit(lambda: current_app.config["RATELIMIT_UNIT_LOOKUP"],
+                         key_func=lambda: f"account:{current_user.get_id()}",
+                         scope="unit-lookup")
 
 
 def canonical(validator: Callable[[str], str]) -> Callable[[str], str]:

@@ -16,10 +16,12 @@ from models.addresses import (
     set_default,
 )
 from models.errors import Refusal
-from models.operations import By
+from models.codes import choices_of
+from models.operations import By, set_competent_dept
 from rules.addresses import MAX_ADDRESSES, may_keep_addresses
 from rules.codes import AccountKind, GrantLevel
 from rules.masking import mask
+from rules.policy import may_keep_unit_facts
 from views.auth import client_ip, current_actor
 from views.base import KindGate
 
@@ -56,7 +58,9 @@ class SettingsView(KindGate, BaseView):
         actor = current_actor()
         return self.render("settings/index.html", facts=_facts(actor), mask=mask,
                            masked_name=masked_name, addresses=addresses_of(actor),
-                           may_edit=may_keep_addresses(actor), max_addresses=MAX_ADDRESSES)
+                           may_edit=may_keep_addresses(actor), max_addresses=MAX_ADDRESSES,
+                           may_set_dept=may_keep_unit_facts(actor),
+                           depts=choices_of("competent_dept"))
 
     def _run(self, operation, *args, done: str):
         try:
@@ -70,6 +74,12 @@ class SettingsView(KindGate, BaseView):
         db.session.commit()
         flash(done, "info")
         return redirect(url_for(".index"))
+
+    @expose("/competent-dept/", methods=("POST",))
+    def competent_dept(self):
+        """主管部门, chosen or changed by the unit's legal representative or administrator."""
+        return self._run(set_competent_dept, request.form.get("competent_dept", ""),
+                         done="主管部门已保存")
 
     @expose("/address/add/", methods=("POST",))
     def add(self):

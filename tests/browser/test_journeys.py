@@ -285,13 +285,21 @@ def test_a_talent_filing(visitor):
     page.locator("td.col-id a").first.click()
     page.wait_for_load_state()
     assert "请联系所属企业进行提交" in page.locator("#state").inner_text()
-    page.get_by_label("上传签字盖章的申请表").set_input_files(files=[{
+    page.get_by_label("上传《认定备案申请表》（本人签名、单位盖章）").set_input_files(files=[{
         "name": "申请表.pdf", "mimeType": "application/pdf", "buffer": PDF}])
-    page.locator("form", has=page.get_by_label("上传签字盖章的申请表")).get_by_role(
+    page.locator("form", has=page.get_by_label("上传《认定备案申请表》（本人签名、单位盖章）")).get_by_role(
         "button", name="上传", exact=True).click()
     page.wait_for_load_state()
     assert "材料已上传" in visitor.text()
     filing_url = page.url
+    visitor.goto("/me/talent/")
+    assert "请联系所属企业进行提交" in page.locator("#talent-list").inner_text()
+    visitor.check_page()
+    visitor.goto("/me/certificates/")
+    page.get_by_role("button", name="生成新证书").first.click()
+    page.wait_for_load_state()
+    assert "操作成功" in visitor.text()
+    visitor.check_page()
     visitor.check_page()
     visitor.logout()
 
@@ -302,7 +310,8 @@ def test_a_talent_filing(visitor):
     assert page.url.replace("/unit/", "/me/") == filing_url
     state = page.locator("#state").inner_text()
     assert "待本单位提交" in state and "请联系所属企业" not in state
-    page.get_by_role("button", name="提交", exact=True).click()
+    assert page.locator("#photo-photo img").count() == 1  # the applicant's photo
+    page.get_by_role("button", name="上报", exact=True).click()
     page.wait_for_load_state()
     assert "待受理" in page.locator("#state").inner_text()
     visitor.check_page()
