@@ -160,6 +160,12 @@ REGIONS = [
 ]
 INSURANCE_KIND_SETS = [("110,210,310,410,510", "五险（养老、失业、医疗、工伤、生育）"),
                        ("110,310,410", "养老、医疗、工伤")]
+#: 地市历史用户升级: the old systems whose accounts may be upgraded (the manual's three and the
+#: two cities' old halls this office took over); staff keep the list in 字典管理.
+LEGACY_SYSTEMS = [("JS_WB", "江苏省人社网办大厅"), ("JS_SBJ", "江苏省社会保险基金管理中心网上业务大厅"),
+                  ("TZ_WB", "泰州市人社网办大厅"), ("HZ_WB", "杭州社保旧网办"),
+                  ("ZS_WB", "舟山人社旧网办")]
+
 SUSPEND_REASONS = [("leave", "解除或终止劳动关系"), ("retire", "退休"), ("death", "死亡"),
                    ("other", "其他")]
 
@@ -176,6 +182,7 @@ CODE_TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "suspend_reason": ("暂停参保原因", SUSPEND_REASONS),
     "talent_level": ("人才层次", TalentLevel.choices()),
     "institution_type": ("机构类型", InstitutionType.choices()),
+    "legacy_system": ("历史系统", LEGACY_SYSTEMS),
 }
 
 

@@ -45,7 +45,8 @@ LOGIN, DENY, ALLOW, ANY = "login", "deny", "allow", "any"
 #: Pages outside the consoles: open to anyone, or to any logged-in account.
 PUBLIC = {"auth.login", "auth.logout", "auth.login_code", "account.forgot",
           "account.forgot_finish", "account.register", "account.register_finish",
-          "account.upgrade", "account.upgrade_finish", "verify.check", "home", "favicon",
+          "account.upgrade", "account.upgrade_units", "account.upgrade_finish",
+          "verify.check", "home", "favicon",
           "health.healthz", "health.metrics",
           "portal.index", "portal.items", "portal.item", "portal.notices", "portal.notice",
           "portal.agreement", "portal.paper_form", "portal.talent_publicity",
