@@ -64,6 +64,13 @@ class OnlineStatus(Labelled):
     CANCELLED = "cancelled", "已注销"
 
 
+class DeliveryMethod(Labelled):
+    """How the filer receives the result (结果领取方式)."""
+
+    WINDOW = "window", "窗口领取"
+    POST = "post", "快递寄送"
+
+
 class IdType(Labelled):
     RESIDENT = "01", "居民身份证"
     PASSPORT = "02", "护照"
