@@ -190,6 +190,7 @@ CODE_TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "talent_level": ("人才层次", TalentLevel.choices()),
     "institution_type": ("机构类型", InstitutionType.choices()),
     "legacy_system": ("历史系统", LEGACY_SYSTEMS),
+    "city_channel": ("地市频道", REGIONS),
 }
 
 
