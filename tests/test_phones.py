@@ -168,8 +168,10 @@ def test_the_counter_changes_a_login_phone_after_checking_the_id(as_staff, app):
         AuditEvent.action == "counter:change_phone"))
     assert event.after == {"phone": NEW_PHONE, "form_no": "SJ1", "reason": "原号码已停用"}
     assert event.before == {"phone": ZHANG_PHONE}
-    # The new phone logs in.
+    # The new phone logs in; the audit trail names the operation in Chinese.
     assert login(app.test_client(), "person", NEW_PHONE).status_code == 302
+    trail = as_staff("auditor").get("/admin/admin_audit_event/").get_data(as_text=True)
+    assert "窗口：变更登录手机号码" in trail
 
 
 def test_only_counter_roles_change_a_phone_at_the_counter(as_staff):

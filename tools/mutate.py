@@ -42,6 +42,10 @@ TARGETS = {
     "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py"],
+    "rules/phones.py": ["tests/test_phones.py"],
+    "models/login_phones.py": ["tests/test_phones.py"],
+    "models/upgrade.py": ["tests/test_accounts.py"],
+    "models/deliveries.py": ["tests/test_unit_home.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no

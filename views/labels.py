@@ -73,7 +73,10 @@ AUDIT_ACTIONS = {
     "open_unit": "开通单位网上办事", "open_person": "开通个人网上办事",
     "reset_password": "密码重置", "cancel_unit": "注销单位网上办事",
     "cancel_person": "注销个人网上办事", "unlock": "账号解锁",
-    "verify_registration": "核验单位注册",
+    "verify_registration": "核验单位注册", "change_phone": "变更登录手机号码",
+    "application:delivery_choice": "选择结果领取方式",
+    "address:add": "新增收件地址", "address:default": "设为默认收件地址",
+    "address:remove": "删除收件地址",
 }
 
 
