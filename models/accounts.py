@@ -466,63 +466,35 @@ def verify_registration(unit: Unit, *, clerk: Account, phone_choice: str = "file
     unit.online_status = OnlineStatus.ACTIVE
 
 
-def check_legacy(old_system: str, old_login: str, secret: str) -> LegacyAccount:
-    """The legacy account these old credentials open, not upgraded yet, or refused."""
-    legacy = db.session.scalar(sa.select(LegacyAccount).where(
-        LegacyAccount.old_system == old_system, LegacyAccount.old_login == old_login.strip()))
-    # An unknown old login is verified against a dummy hash of the same cost (through the
-    # configured profile and the hash semaphore), so the answer time tells nothing.
-    ok = verify_password(legacy.secret_hash if legacy is not None else None, secret)
-    if not ok or legacy is None:
-        raise AccountRefused("原系统账号或密码有误")
-    if legacy.upgraded_at is not None:
-        raise AccountRefused("该账号已升级，请使用新单位编号登录")
-    check_upgradable(legacy.unit)
-    return legacy
+def legacy_system_code(name: str) -> str | None:
+    """The 历史系统 code a spreadsheet names by its code or its label, or None if the
+    configured list (字典管理 → 历史系统) has no such system."""
+    from models.codes import choices_of
 
-
-def check_upgradable(unit: Unit) -> None:
-    """Refused if the unit is already online or already has a legal representative."""
-    has_rep = db.session.scalar(sa.select(sa.func.count()).select_from(Grant).where(
-        Grant.unit_id == unit.id, Grant.level == GrantLevel.LEGAL_REP,
-        Grant.revoked_at.is_(None)))
-    if unit.online_status == OnlineStatus.ACTIVE or has_rep:
-        raise AccountRefused("该单位已开通网上办事，不能通过历史账号升级；"
-                             "如需变更法定代表人或管理员，请到经办窗口办理", status=409)
-
-
-def upgrade_legacy(legacy: LegacyAccount, *, rep_id_no: str, rep_name: str, rep_phone: str,
-                   admin: Person, password: str, today: dt.date) -> tuple[Unit, str]:
-    """地市历史用户升级: confirm the legal representative, set an administrator, new 单位编号.
-
-    Returns the unit and the administrator's one-time password. Only a unit not yet online
-    is upgraded: the old password never replaces a legal representative the office has
-    already verified (that change is made at the counter).
-    """
-    unit = legacy.unit
-    check_upgradable(unit)
-    rep = person_for(rep_id_no, rep_name, rep_phone, in_person=False)
-    grant = _legal_rep_grant(unit, rep)
-    account = _account(AccountKind.UNIT_MEMBER, person_id=rep.id, unit_id=unit.id)
-    account.display_name = rep.name
-    set_own_password(account, password, rep.id_no, rep_phone, unit.uscc)
-    unit.unit_no = next_unit_no(unit.region_code)
-    unit.online_status = OnlineStatus.ACTIVE
-    db.session.flush()
-    _, _, admin_password = add_grant(unit_id=unit.id, granter=grant, person=admin,
-                                     level=GrantLevel.ADMIN, valid_from=today, valid_to=None,
-                                     items=set(), today=today)
-    legacy.upgraded_at = utcnow()
-    return unit, admin_password
+    name = (name or "").strip()
+    for code, label in choices_of("legacy_system"):
+        if name in (code, label):
+            return code
+    return None
 
 
 def import_legacy(results) -> tuple[int, list[str]]:
-    """Store checked legacy rows, all or none: (rows stored, problems by row)."""
-    mark_duplicates(results, "old_login", "原登录名")
+    """Store checked legacy rows, all or none: (rows stored, problems by row). An old login
+    may hold several units: one row per unit."""
+    for result in results:
+        if result.ok:
+            code = legacy_system_code(result.values["old_system"])
+            if code is None:
+                result.errors.append(("原系统名称", "不在历史系统列表中（字典管理 → 历史系统）"))
+            else:
+                result.values["old_system"] = code
+                result.values["login_unit"] = f"{code}:{result.values['old_login']}:" \
+                                              f"{result.values['uscc']}"
+    mark_duplicates([r for r in results if r.ok], "login_unit", "原登录名")
     units = dict(db.session.execute(sa.select(Unit.uscc, Unit.id).where(
         Unit.uscc.in_({r.values["uscc"] for r in results if r.ok}))).all())
-    taken = set(db.session.execute(sa.select(LegacyAccount.old_system,
-                                             LegacyAccount.old_login)).all())
+    taken = set(db.session.execute(sa.select(LegacyAccount.old_system, LegacyAccount.old_login,
+                                             LegacyAccount.unit_id)).all())
     rows = []
     for result in results:
         if not result.ok:
@@ -530,8 +502,8 @@ def import_legacy(results) -> tuple[int, list[str]]:
         values = result.values
         if values["uscc"] not in units:
             result.errors.append(("统一社会信用代码", "系统中没有该单位"))
-        elif (values["old_system"], values["old_login"]) in taken:
-            result.errors.append(("原登录名", "该历史账号已导入"))
+        elif (values["old_system"], values["old_login"], units[values["uscc"]]) in taken:
+            result.errors.append(("原登录名", "该历史账号的这个单位已导入"))
         else:
             secret = values["secret"]
             rows.append(LegacyAccount(

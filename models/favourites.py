@@ -10,7 +10,7 @@ from models.errors import Refusal
 from models.scope import scope_clause
 from models.service import Application, ServiceItem
 from rules import policy
-from rules.codes import AccountKind
+from rules.codes import AccountKind, DeliveryMethod
 
 
 class FavouriteItem(CreatedMixin, db.Model):
@@ -69,7 +69,8 @@ def toggle_favourite(by, item: ServiceItem | None) -> bool:
 
 
 def deliveries(actor) -> list[Application]:
-    """单位快递: the actor's filings sent back by courier, newest first."""
+    """单位快递: the actor's filings whose result goes (or went) by courier, newest first."""
     return list(db.session.scalars(sa.select(Application).where(
-        scope_clause(Application, actor), Application.tracking_no != "")
+        scope_clause(Application, actor), sa.or_(
+            Application.delivery_method == DeliveryMethod.POST, Application.tracking_no != ""))
         .order_by(Application.id.desc()).limit(500)))

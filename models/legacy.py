@@ -11,9 +11,13 @@ from models.unit import Unit
 
 
 class LegacyAccount(CreatedMixin, db.Model):
-    __table_args__ = (sa.UniqueConstraint("old_system", "old_login"),)
+    """One unit an old login holds: an old login holding several units has a row for each
+    (the old password is the login's, the same in each row)."""
+
+    __table_args__ = (sa.UniqueConstraint("old_system", "old_login", "unit_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: A code of the 历史系统 code table (``legacy_system``).
     old_system: Mapped[str] = mapped_column(sa.String(50))
     old_login: Mapped[str] = mapped_column(sa.String(64))
     #: The old password as an argon2/werkzeug hash, or a one-time code's hash.

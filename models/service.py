@@ -10,7 +10,7 @@ from models.account import Account
 from models.base import CreatedMixin, code_column, db, utcnow
 from models.person import Person
 from models.unit import Institution, Unit
-from rules.codes import Filer, ImportStatus
+from rules.codes import DeliveryMethod, Filer, ImportStatus
 from rules.definition import Spec, definition_of
 from rules.workflow import IN_PROGRESS, State
 
@@ -88,6 +88,13 @@ class Application(CreatedMixin, db.Model):
     rating: Mapped[int | None]
     rating_comment: Mapped[str] = mapped_column(sa.Text, default="")
     rated_at: Mapped[dt.datetime | None]
+    #: 结果领取方式; for 快递 the address chosen when filing, copied here so that later edits
+    #: of the address book never rewrite where a filing's result went.
+    delivery_method: Mapped[DeliveryMethod] = code_column(DeliveryMethod,
+                                                          default=DeliveryMethod.WINDOW)
+    delivery_recipient: Mapped[str] = mapped_column(sa.String(50), default="")
+    delivery_phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    delivery_address: Mapped[str] = mapped_column(sa.String(200), default="")
     courier: Mapped[str] = mapped_column(sa.String(50), default="")
     tracking_no: Mapped[str] = mapped_column(sa.String(50), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -116,8 +116,10 @@ def send_code(phone: str, purpose: str, now: dt.datetime | None = None) -> None:
     sender(phone, f"【人社网办】您的验证码为{code}，{CODE_MINUTES}分钟内有效，请勿泄露。")
 
 
-def check_code(phone: str, purpose: str, code: str, now: dt.datetime | None = None) -> None:
-    """Accept ``code`` once, or raise CodeRefused; a wrong try is counted (caller commits).
+def check_code(phone: str, purpose: str, code: str,
+               now: dt.datetime | None = None) -> SmsCode:
+    """Accept ``code`` once (returns its row, now used), or raise CodeRefused; a wrong try is
+    counted (caller commits).
 
     After 10 wrong codes in a day, across fresh codes, the flow for the phone is locked until
     the next office day (SmsLimited).
@@ -138,3 +140,4 @@ def check_code(phone: str, purpose: str, code: str, now: dt.datetime | None = No
         raise CodeRefused(f"验证码错误，还可尝试{left}次" if left
                           else "验证码错误次数过多，请重新获取")
     row.used_at = now
+    return row

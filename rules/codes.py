@@ -64,6 +64,13 @@ class OnlineStatus(Labelled):
     CANCELLED = "cancelled", "已注销"
 
 
+class DeliveryMethod(Labelled):
+    """How the filer receives the result (结果领取方式)."""
+
+    WINDOW = "window", "窗口领取"
+    POST = "post", "快递寄送"
+
+
 class IdType(Labelled):
     RESIDENT = "01", "居民身份证"
     PASSPORT = "02", "护照"
@@ -160,6 +167,12 @@ REGIONS = [
 ]
 INSURANCE_KIND_SETS = [("110,210,310,410,510", "五险（养老、失业、医疗、工伤、生育）"),
                        ("110,310,410", "养老、医疗、工伤")]
+#: 地市历史用户升级: the old systems whose accounts may be upgraded (the manual's three and the
+#: two cities' old halls this office took over); staff keep the list in 字典管理.
+LEGACY_SYSTEMS = [("JS_WB", "江苏省人社网办大厅"), ("JS_SBJ", "江苏省社会保险基金管理中心网上业务大厅"),
+                  ("TZ_WB", "泰州市人社网办大厅"), ("HZ_WB", "杭州社保旧网办"),
+                  ("ZS_WB", "舟山人社旧网办")]
+
 SUSPEND_REASONS = [("leave", "解除或终止劳动关系"), ("retire", "退休"), ("death", "死亡"),
                    ("other", "其他")]
 
@@ -200,6 +213,8 @@ CODE_TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "industry": ("从事产业类别", INDUSTRIES),
     "work_status": ("在职状态", WORK_STATUSES),
     "competent_dept": ("主管部门", COMPETENT_DEPTS),
+    "legacy_system": ("历史系统", LEGACY_SYSTEMS),
+    "city_channel": ("地市频道", REGIONS),
 }
 
 

@@ -99,7 +99,8 @@ SCHEMAS = {
 
 #: Staff import of the cities' old accounts (地市历史用户), not a filing.
 LEGACY_SCHEMA = BatchSchema("LEGACY_ACCOUNTS", "地市历史用户导入", "2026.1", (
-    Column("old_system", "原系统名称", "text", example="杭州社保旧网办"),
+    Column("old_system", "原系统名称", "text", example="杭州社保旧网办",
+           note="历史系统列表中的名称（字典管理 → 历史系统）"),
     Column("old_login", "原登录名", "text", example="hz000001"),
     Column("secret", "原密码摘要或一次性验证码", "secret", example="Abc#12345"),
     Column("uscc", "统一社会信用代码", "uscc", example="91330106MA2ABCDE1G"),

@@ -1,4 +1,5 @@
-"""What the public portal offers as data: the downloadable application forms (申请表).
+"""What the public portal offers as data: its sections (个人办事, 单位办事, 查询服务), the
+downloadable application forms (申请表).
 
 Pure: the views render these to PDF; the counter's services (开通, 重置, 注销) are the ones
 an applicant brings a signed form for.
@@ -6,6 +7,37 @@ an applicant brings a signed form for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from rules.codes import Filer
+
+#: 个人办事 and 单位办事: the items each kind of filer may file, by the item's filer.
+SECTIONS: dict[str, tuple[str, frozenset[Filer]]] = {
+    "personal": ("个人办事", frozenset({Filer.PERSON, Filer.BOTH})),
+    "unit": ("单位办事", frozenset({Filer.UNIT, Filer.BOTH})),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query the portal offers (查询服务): public, or in a console after login."""
+
+    title: str
+    endpoint: str
+    description: str
+    login: str = ""  # the login tab it needs ("person", "unit"), or "" for a public query
+
+
+#: 查询服务, in the order the portal lists them.
+QUERIES: tuple[Query, ...] = (
+    Query("认定结果查询", "portal.talent_result", "高层次人才认定结果，须同时填写姓名和身份证号码"),
+    Query("人才认定公示", "portal.talent_publicity", "公示期内的人才认定结果（证件号码已隐藏）"),
+    Query("服务清单查询", "portal.items", "可办理的事项、申报材料和办理时限"),
+    Query("个人参保及缴费查询", "me_query.index", "个人参保信息、缴费记录、个人养老帐户、参保证明",
+          "person"),
+    Query("单位参保及缴费查询", "unit_query.index", "单位信息、参保人员、应缴、待遇支付、参保证明",
+          "unit"),
+    Query("办事进度查询", "unit_filing.index", "单位和个人办件的状态和审核结果", "unit"),
+)
 
 
 @dataclass(frozen=True)

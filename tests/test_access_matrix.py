@@ -46,11 +46,13 @@ LOGIN, DENY, ALLOW, ANY = "login", "deny", "allow", "any"
 #: Pages outside the consoles: open to anyone, or to any logged-in account.
 PUBLIC = {"auth.login", "auth.logout", "auth.login_code", "account.forgot",
           "account.forgot_finish", "account.register", "account.register_finish",
-          "account.upgrade", "account.upgrade_finish", "verify.check", "home", "favicon",
+          "account.upgrade", "account.upgrade_units", "account.upgrade_finish",
+          "verify.check", "home", "favicon",
           "health.healthz", "health.metrics",
           "portal.index", "portal.items", "portal.item", "portal.notices", "portal.notice",
           "portal.agreement", "portal.paper_form", "portal.talent_publicity",
-          "portal.talent_result"}
+          "portal.talent_result", "portal.section", "portal.queries", "portal.channels",
+          "portal.channel"}
 LOGGED_IN = {"account.password", "account.phone"}
 
 #: Flask-Admin's ModelView endpoints → the operation they need and where the row id goes.
@@ -110,11 +112,12 @@ ARG_MODELS = {"application_id": Application, "attachment_id": Attachment, "grant
               "recognition_id": TalentRecognition}
 ARG_VALUES = {"export_type": "csv", "sheet": "form", "period": "202610", "service": "reset",
               "code": None, "kind": None, "notice_id": 1, "slug": "open"}
-KIND_VALUES = {"unit_query.payable_detail": "110", "unit_query.benefit_detail": "pension"}
+KIND_VALUES = {"unit_query.payable_detail": "110", "unit_query.benefit_detail": "pension",
+               "portal.section": "unit"}
 CODE_VALUES = {"unit_import.template": "SB_ENROLL_BATCH", "unit_import.upload": "SB_ENROLL_BATCH",
                "unit_filing.new": "SB_ENROLL", "me_filing.new": "RC_TALENT",
                "unit_home.favourite": "SB_ENROLL", "me_home.favourite": "RC_TALENT",
-               "verify.check": "NOSUCHCODE"}
+               "verify.check": "NOSUCHCODE", "portal.channel": "330106"}
 
 ACTORS = ["anonymous", "legal_rep", "admin", "agent_with_item", "agent_without_item",
           "institution", "individual",

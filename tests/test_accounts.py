@@ -254,13 +254,14 @@ def test_sms_codes_expire_and_stop_after_five_wrong_tries(client):
     assert login(client, "unit", REP_A, UNIT_A, password=NEW_PASSWORD).status_code == 401
 
 
-def test_phone_change_needs_a_code_sent_to_the_new_number(person_client):
+def test_phone_change_needs_codes_from_the_new_and_the_old_number(person_client):
     _post(person_client, "/account/phone", phone="13766667777")
-    code = _latest_code("13766667777")
-    no_password = _post(person_client, "/account/phone", phone="13766667777", code=code)
+    new_code, old_code = _latest_code("13766667777"), _latest_code("13800000003")
+    no_password = _post(person_client, "/account/phone", phone="13766667777", code=new_code,
+                        old_code=old_code)
     assert "请输入正确的登录密码" in no_password.get_data(as_text=True)
-    _post(person_client, "/account/phone", phone="13766667777", code=code,
-          current=DEMO_PASSWORD)
+    _post(person_client, "/account/phone", phone="13766667777", code=new_code,
+          old_code=old_code, current=DEMO_PASSWORD)
     assert db.session.scalar(sa.select(Person.phone).where(Person.id_no == PERSON)) == \
         "13766667777"
 
@@ -430,16 +431,16 @@ def test_legacy_upgrade(as_staff, app):
     db.session.add(unit)
     db.session.commit()
     admin = as_staff("admin")
-    _post(admin, "/admin/admin_legacy_account/new/", old_system="杭州社保旧网办",
+    _post(admin, "/admin/admin_legacy_account/new/", old_system="HZ_WB",
           old_login="hzold001", secret_hash="Old#Code99", unit=unit.id)
     legacy = db.session.scalar(sa.select(LegacyAccount))
     assert legacy.secret_hash.startswith("$argon2")
 
     client = app.test_client()
-    bad = _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold001",
+    bad = _post(client, "/upgrade", old_system="HZ_WB", old_login="hzold001",
                 secret="wrong")
     assert "原系统账号或密码有误" in bad.get_data(as_text=True)
-    _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold001",
+    _post(client, "/upgrade", old_system="HZ_WB", old_login="hzold001",
           secret="Old#Code99")
     used = set(db.session.scalars(sa.select(Person.id_no)))
     rep_id = make_id_no(random.Random(123), used)
@@ -451,9 +452,17 @@ def test_legacy_upgrade(as_staff, app):
     html = done.get_data(as_text=True)
     unit_no = re.search(r'id="unit-no">(\d+)<', html).group(1)
     assert unit_no.startswith("330106") and unit_no != "L0001"
-    assert login(app.test_client(), "unit", rep_id, unit_no,
+    # The administrator logs in with the password he chose: no one-time password, no
+    # forced change; the legal representative got no password from this form.
+    assert "初始密码" not in html
+    assert login(app.test_client(), "unit", new_admin.id_no, unit_no,
                  password=NEW_PASSWORD).status_code == 302
-    again = _post(app.test_client(), "/upgrade", old_system="杭州社保旧网办",
+    admin_account = db.session.scalar(sa.select(Account).where(
+        Account.person_id == new_admin.id, Account.unit_id == unit.id))
+    assert not admin_account.must_change_password
+    assert login(app.test_client(), "unit", rep_id, unit_no,
+                 password=NEW_PASSWORD).status_code == 401
+    again = _post(app.test_client(), "/upgrade", old_system="HZ_WB",
                   old_login="hzold001", secret="Old#Code99")
     assert "已升级" in again.get_data(as_text=True)
 
@@ -461,20 +470,27 @@ def test_legacy_upgrade(as_staff, app):
 def test_staff_import_legacy_accounts_all_or_nothing(as_staff):
     admin = as_staff("admin")
     header = "原系统名称,原登录名,原密码摘要或一次性验证码,统一社会信用代码\n"
-    bad = header + f"旧网办,old1,Code#1234,{UNIT_A}\n旧网办,old1,Code#1234,{UNIT_A}\n" \
-        "旧网办,old2,Code#1234,91330106MA2B00000X\n"
+    bad = header + f"杭州社保旧网办,old1,Code#1234,{UNIT_A}\nHZ_WB,old1,Code#1234,{UNIT_A}\n" \
+        "杭州社保旧网办,old2,Code#1234,91330106MA2B00000X\n" \
+        f"旧网办,old3,Code#1234,{UNIT_A}\n"
     html = admin.post("/admin/admin_legacy_account/import/", data={
         "csrf_token": csrf_token(admin), "file": (io.BytesIO(bad.encode("gbk")), "old.csv")},
         content_type="multipart/form-data").get_data(as_text=True)
     assert "第3行" in html and "重复" in html and "第4行" in html
+    assert "第5行" in html and "不在历史系统列表中" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LegacyAccount)) == 0
-    good = header + f"旧网办,old1,Code#1234,{UNIT_A}\n旧网办,old2,Code#5678,{UNIT_A}\n"
+    # One old login may hold several units (a row each); the system by its name or its code.
+    good = header + f"杭州社保旧网办,old1,Code#1234,{UNIT_A}\nHZ_WB,old1,Code#1234,{UNIT_B}\n" \
+        f"舟山人社旧网办,old2,Code#5678,{UNIT_A}\n"
     admin.post("/admin/admin_legacy_account/import/", data={
         "csrf_token": csrf_token(admin), "file": (io.BytesIO(good.encode()), "old.csv")},
         content_type="multipart/form-data")
-    rows = db.session.scalars(sa.select(LegacyAccount).order_by(LegacyAccount.old_login)).all()
-    assert [r.old_login for r in rows] == ["old1", "old2"]
+    rows = db.session.scalars(sa.select(LegacyAccount).order_by(LegacyAccount.id)).all()
+    assert [(r.old_system, r.old_login) for r in rows] == [
+        ("HZ_WB", "old1"), ("HZ_WB", "old1"), ("ZS_WB", "old2")]
     assert all(r.secret_hash.startswith("$argon2") for r in rows)
+    listing = admin.get("/admin/admin_legacy_account/").get_data(as_text=True)
+    assert "舟山人社旧网办" in listing
 
 
 # --- takeover attacks (issue 10) ----------------------------------------------------------------
@@ -611,16 +627,16 @@ def test_upgrade_attempts_are_limited_like_login(app):
                      region_code="330106", online_status="cancelled")
     db.session.add(unit)
     db.session.flush()
-    db.session.add(LegacyAccount(old_system="杭州社保旧网办", old_login="hzold002",
+    db.session.add(LegacyAccount(old_system="HZ_WB", old_login="hzold002",
                                  unit_id=unit.id, secret_hash=hash_password("Old#Code99")))
     db.session.commit()
     guesser = _from(app, "198.51.100.30")
     for n in range(5):
-        wrong = _post(guesser, "/upgrade", old_system="杭州社保旧网办", old_login="hzold002",
+        wrong = _post(guesser, "/upgrade", old_system="HZ_WB", old_login="hzold002",
                       secret=f"guess{n}")
         assert "原系统账号或密码有误" in wrong.get_data(as_text=True)
     # The right secret now waits too, from any address: the target is limited.
-    right = _post(_from(app, "198.51.100.31"), "/upgrade", old_system="杭州社保旧网办",
+    right = _post(_from(app, "198.51.100.31"), "/upgrade", old_system="HZ_WB",
                   old_login="hzold002", secret="Old#Code99")
     assert right.status_code == 429
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginLog).where(
@@ -744,11 +760,11 @@ def test_a_legacy_upgrade_does_not_move_a_known_persons_phone(app):
                 region_code="330106", online_status="cancelled")
     db.session.add(unit)
     db.session.flush()
-    db.session.add(LegacyAccount(old_system="杭州社保旧网办", old_login="hzold003",
+    db.session.add(LegacyAccount(old_system="HZ_WB", old_login="hzold003",
                                  unit_id=unit.id, secret_hash=hash_password("Old#Code99")))
     db.session.commit()
     client = _from(app, "10.0.0.50")
-    _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold003",
+    _post(client, "/upgrade", old_system="HZ_WB", old_login="hzold003",
           secret="Old#Code99")
     new_admin = registered_individual(81)
     done = _post(client, "/upgrade/finish", rep_id_no=PERSON, rep_name="张伟",
@@ -762,7 +778,7 @@ def test_a_legacy_upgrade_does_not_move_a_known_persons_phone(app):
 def _legacy_for(admin_client, uscc, old_login="hzold777", secret="Old#Code99"):
     """A legacy account for ``uscc`` entered in the staff console (secret given in clear)."""
     unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == uscc))
-    _post(admin_client, "/admin/admin_legacy_account/new/", old_system="杭州社保旧网办",
+    _post(admin_client, "/admin/admin_legacy_account/new/", old_system="HZ_WB",
           old_login=old_login, secret_hash=secret, unit=unit.id)
     legacy = db.session.scalar(sa.select(LegacyAccount).where(
         LegacyAccount.old_login == old_login))
@@ -794,11 +810,11 @@ def test_upgrade_costs_one_hash_verification_for_known_and_unknown_old_logins(
     monkeypatch.setattr(argon2.PasswordHasher, "verify",
                         lambda self, h, p: calls.append(h) or original(self, h, p))
     anonymous = app.test_client()
-    _post(anonymous, "/upgrade", old_system="杭州社保旧网办", old_login="hzold777",
+    _post(anonymous, "/upgrade", old_system="HZ_WB", old_login="hzold777",
           secret="wrong")
     known = len(calls)
     calls.clear()
-    _post(anonymous, "/upgrade", old_system="杭州社保旧网办", old_login="no-such-login",
+    _post(anonymous, "/upgrade", old_system="HZ_WB", old_login="no-such-login",
           secret="wrong")
     assert known >= 1
     assert len(calls) == known, "an unknown old login costs no hash verification"
@@ -821,9 +837,9 @@ def test_upgrade_of_an_online_unit_is_refused_and_keeps_its_legal_representative
     assert rep_grant.revoked_at is None
     attacker = app.test_client()
     unit_no = db.session.scalar(sa.select(Unit.unit_no).where(Unit.uscc == UNIT_A))
-    refused = _post(attacker, "/upgrade", old_system="杭州社保旧网办", old_login="hzold777",
+    refused = _post(attacker, "/upgrade", old_system="HZ_WB", old_login="hzold777",
                     secret="Old#Code99")
-    assert "该单位已开通网上办事" in refused.get_data(as_text=True)
+    assert "已开通网上办事，不能通过历史账号升级" in refused.get_data(as_text=True)
     helper = registered_individual(91)
     db.session.commit()
     _post(attacker, "/upgrade/finish", rep_id_no=fresh_id_no(91), rep_name="冒名法人",
@@ -845,7 +861,7 @@ def test_upgrade_of_a_unit_with_an_administrator_is_refused_not_a_500(app, as_st
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:
         client = app.test_client()
-        _post(client, "/upgrade", old_system="杭州社保旧网办", old_login="hzold777",
+        _post(client, "/upgrade", old_system="HZ_WB", old_login="hzold777",
               secret="Old#Code99")
         helper = registered_individual(92)
         db.session.commit()
@@ -911,3 +927,72 @@ def test_registration_limit_per_phone_counts_every_spelling_of_the_phone(client)
                      name="刷短信公司", rep_id_type="01", rep_id_no=PERSON, rep_name="张伟",
                      phone=phone, agree="y") for n, phone in enumerate(spellings)]
     assert answers[5].status_code == 429, [a.status_code for a in answers]
+
+
+def _cancelled_unit(prefix, name, unit_no):
+    unit = Unit(uscc=_fresh_uscc(prefix), unit_no=unit_no, name=name, region_code="330106",
+                online_status="cancelled")
+    db.session.add(unit)
+    db.session.flush()
+    return unit
+
+
+def test_the_old_system_is_chosen_from_the_configured_list(client):
+    page = client.get("/upgrade").get_data(as_text=True)
+    for name in ("江苏省人社网办大厅", "江苏省社会保险基金管理中心网上业务大厅", "泰州市人社网办大厅"):
+        assert name in page
+    typed = _post(client, "/upgrade", old_system="随便写的系统", old_login="x", secret="y")
+    assert typed.status_code == 200 and "原系统账号或密码有误" not in typed.get_data(as_text=True)
+    assert "Not a valid choice" not in typed.get_data(as_text=True)
+
+
+def test_an_old_login_holding_several_units_chooses_which_to_bring_over(app):
+    first = _cancelled_unit("91330106MA2P0", "历史甲有限公司", "L0011")
+    second = _cancelled_unit("91330106MA2Q0", "历史乙有限公司", "L0012")
+    online = db.session.scalar(sa.select(Unit).where(Unit.uscc == UNIT_A))
+    for unit in (first, second, online):
+        db.session.add(LegacyAccount(old_system="JS_WB", old_login="group01", unit_id=unit.id,
+                                     secret_hash=hash_password("Old#Code99")))
+    db.session.commit()
+    client = _from(app, "10.0.0.61")
+    page = _post(client, "/upgrade", old_system="JS_WB", old_login="group01",
+                 secret="Old#Code99").get_data(as_text=True)
+    assert "历史甲有限公司" in page and "历史乙有限公司" in page
+    assert "已开通网上办事，不能通过历史账号升级" in page  # the online unit is offered, disabled
+    ids = {row.unit_id: row.id for row in db.session.scalars(sa.select(LegacyAccount).where(
+        LegacyAccount.old_login == "group01"))}
+    none = _post(client, "/upgrade/units")
+    assert "请至少选择一个要升级的单位" in none.get_data(as_text=True)
+    wrong = _post(client, "/upgrade/units", unit=str(ids[first.id]),
+                  **{f"code-{ids[first.id]}": second.uscc})
+    assert "统一社会信用代码与登记信息不符" in wrong.get_data(as_text=True)
+    forced = _post(client, "/upgrade/units", unit=str(ids[online.id]),
+                   **{f"code-{ids[online.id]}": UNIT_A})
+    assert "已开通网上办事" in forced.get_data(as_text=True)
+    assert db.session.get(Unit, first.id).unit_no == "L0011"  # nothing changed yet
+    client.post("/upgrade/units", data={
+        "csrf_token": csrf_token(client), "unit": [str(ids[first.id]), str(ids[second.id])],
+        f"code-{ids[first.id]}": first.uscc, f"code-{ids[second.id]}": second.unit_no})
+    used = set(db.session.scalars(sa.select(Person.id_no)))
+    new_admin = registered_individual(83)
+    weak = _post(client, "/upgrade/finish", rep_id_no=make_id_no(random.Random(7), used),
+                 rep_name="集团法人", rep_phone="13788880083", admin_id_no=new_admin.id_no,
+                 admin_name=new_admin.name, admin_phone=new_admin.phone, password="abcdefgh",
+                 confirm="abcdefgh")
+    assert 'id="unit-no"' not in weak.get_data(as_text=True)
+    done = _post(client, "/upgrade/finish", rep_id_no=make_id_no(random.Random(7), used),
+                 rep_name="集团法人", rep_phone="13788880083", admin_id_no=new_admin.id_no,
+                 admin_name=new_admin.name, admin_phone=new_admin.phone,
+                 password=NEW_PASSWORD, confirm=NEW_PASSWORD).get_data(as_text=True)
+    numbers = re.findall(r'class="unit-no"[^>]*>(\d+)<', done)
+    assert len(numbers) == 2
+    for unit_no in numbers:
+        assert login(app.test_client(), "unit", new_admin.phone, unit_no,
+                     password=NEW_PASSWORD).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Unit, online.id).unit_no != numbers[0]
+    left = db.session.scalar(sa.select(LegacyAccount).where(
+        LegacyAccount.id == ids[online.id]))
+    assert left.upgraded_at is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "legacy_upgraded")) == 2

@@ -143,7 +143,7 @@ PAGES = {"admin": ["/account/password", "/account/phone", "/admin/designer/new/"
          "unit": ["/account/password", "/account/phone", "/unit/delegation/new/",
                   "/unit/settings/", "/unit/members/"],
          "me": ["/account/password", "/account/phone", "/me/settings/", "/me/certificates/"]}
-OUTSIDE = ["/register", "/forgot", "/login"]
+OUTSIDE = ["/register", "/forgot", "/login", "/upgrade"]
 
 
 def form_urls(app, client, console) -> list[str]:

@@ -88,3 +88,119 @@ def test_staff_see_the_phones_several_people_share(as_staff):
 
 def test_units_and_people_cannot_open_the_shared_phone_list(unit_a):
     assert unit_a.get("/admin/shared-phones/").status_code in (302, 403)
+
+
+# --- a phone change confirmed from the phone on file, or at the counter ------------------------
+
+NEW_PHONE = "13766660001"
+
+
+def _code(phone):
+    from tests.test_accounts import _latest_code
+
+    return _latest_code(phone)
+
+
+def _phone_of(id_no):
+    return db.session.scalar(sa.select(Person.phone).where(Person.id_no == id_no))
+
+
+def test_a_phone_change_sends_a_code_to_the_old_number_too(person_client):
+    page = _post(person_client, "/account/phone", phone=NEW_PHONE).get_data(as_text=True)
+    assert "原手机号码" in page
+    sent = db.session.scalars(sa.select(SmsOutbox.phone).order_by(SmsOutbox.id.desc())
+                              .limit(2)).all()
+    assert set(sent) == {NEW_PHONE, ZHANG_PHONE}
+
+
+def test_the_new_numbers_code_alone_does_not_change_the_phone(person_client):
+    from models.demo import DEMO_PASSWORD
+
+    _post(person_client, "/account/phone", phone=NEW_PHONE)
+    new_code, old_code = _code(NEW_PHONE), _code(ZHANG_PHONE)
+    missing = _post(person_client, "/account/phone", phone=NEW_PHONE, code=new_code,
+                    current=DEMO_PASSWORD).get_data(as_text=True)
+    assert "请输入原手机号码收到的验证码" in missing
+    wrong_old = "000000" if old_code != "000000" else "111111"
+    wrong = _post(person_client, "/account/phone", phone=NEW_PHONE, code=new_code,
+                  old_code=wrong_old, current=DEMO_PASSWORD).get_data(as_text=True)
+    assert "原手机号码的验证码错误" in wrong
+    assert _phone_of(PERSON) == ZHANG_PHONE
+    # The right pair still works: the new number's code was not used up by the wrong try.
+    _post(person_client, "/account/phone", phone=NEW_PHONE, code=new_code,
+          old_code=old_code, current=DEMO_PASSWORD)
+    assert _phone_of(PERSON) == NEW_PHONE
+    from models import AuditEvent
+
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "phone_changed")
+                              .order_by(AuditEvent.id.desc()).limit(1))
+    assert event.before == {"phone": ZHANG_PHONE}
+    assert event.after["phone"] == NEW_PHONE
+
+
+def test_phone_change_codes_are_capped_like_every_sms(person_client):
+    statuses = [person_client.post("/account/phone", data={
+        "csrf_token": csrf_token(person_client), "phone": f"1376666{n:04d}"}).status_code
+        for n in range(6)]
+    # The old number receives a code every time: its fifth in the hour is the last.
+    assert statuses[:5] == [200] * 5 and statuses[5] == 429
+    assert _count(SmsOutbox, SmsOutbox.phone == ZHANG_PHONE) == 5
+
+
+def test_the_counter_changes_a_login_phone_after_checking_the_id(as_staff, app):
+    from models import AuditEvent
+
+    clerk = as_staff("clerk")
+    wrong_name = _post(clerk, "/admin/counter/phone/", form_no="SJ1", id_no=PERSON,
+                       name="李四", phone=NEW_PHONE).get_data(as_text=True)
+    assert "证件号码与姓名不符" in wrong_name and _phone_of(PERSON) == ZHANG_PHONE
+    other = registered_individual(506)
+    taken = _post(clerk, "/admin/counter/phone/", form_no="SJ1", id_no=PERSON, name="张伟",
+                  phone=other.phone).get_data(as_text=True)
+    assert PHONE_TAKEN in taken and _phone_of(PERSON) == ZHANG_PHONE
+    no_clear = _post(clerk, "/admin/counter/phone/", form_no="SJ1", id_no=PERSON, name="张伟",
+                     phone="").get_data(as_text=True)
+    assert "只有多人共用的手机号码可以清除" in no_clear and _phone_of(PERSON) == ZHANG_PHONE
+    _post(clerk, "/admin/counter/phone/", form_no="SJ1", id_no=PERSON, name="张伟",
+          phone=NEW_PHONE, reason="原号码已停用")
+    assert _phone_of(PERSON) == NEW_PHONE
+    event = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "counter:change_phone"))
+    assert event.after == {"phone": NEW_PHONE, "form_no": "SJ1", "reason": "原号码已停用"}
+    assert event.before == {"phone": ZHANG_PHONE}
+    # The new phone logs in; the audit trail names the operation in Chinese.
+    assert login(app.test_client(), "person", NEW_PHONE).status_code == 302
+    trail = as_staff("auditor").get("/admin/admin_audit_event/").get_data(as_text=True)
+    assert "窗口：变更登录手机号码" in trail
+
+
+def test_only_counter_roles_change_a_phone_at_the_counter(as_staff):
+    reviewer = as_staff("reviewer")
+    response = reviewer.post("/admin/counter/phone/", data={
+        "csrf_token": csrf_token(reviewer), "form_no": "SJ2", "id_no": PERSON, "name": "张伟",
+        "phone": NEW_PHONE})
+    assert response.status_code == 403
+    assert _phone_of(PERSON) == ZHANG_PHONE
+
+
+def test_a_clerk_resolves_a_shared_phone_from_the_list_and_it_empties(as_staff):
+    from models import AuditEvent
+
+    other = _duplicate_zhangs_phone()
+    clerk = as_staff("clerk")
+    page = clerk.get("/admin/shared-phones/").get_data(as_text=True)
+    assert f"更正{other.name}" in page
+    done = _post(clerk, "/admin/counter/phone/", form_no="CF1", id_no=other.id_no,
+                 name=other.name, phone="", back="shared", reason="重复手机号更正")
+    listing = done.get_data(as_text=True)
+    assert "没有重复的手机号码" in listing and "已清除" in listing
+    assert _phone_of(other.id_no) is None and _phone_of(PERSON) == ZHANG_PHONE
+    assert db.session.scalar(sa.select(AuditEvent.object_id).where(
+        AuditEvent.action == "counter:change_phone")) == str(other.id)
+
+
+def test_the_auditor_sees_the_shared_list_without_the_fix(as_staff):
+    _duplicate_zhangs_phone()
+    auditor = as_staff("auditor")
+    page = auditor.get("/admin/shared-phones/").get_data(as_text=True)
+    assert "fix-phone" not in page and "请受理窗口人员办理" in page

@@ -175,3 +175,72 @@ def test_talent_result_queries_are_limited_per_address_in_chinese(client):
     assert answers[:20] == [200] * 20 and answers[20] == 429
     refused = client.get("/portal/talent/result/?name=张三&id_no=330106199001010000")
     assert refused.status_code == 429 and "请" in refused.get_data(as_text=True)
+
+
+# --- the portal's sections: 个人办事, 单位办事, 查询服务, 地市频道 ------------------------------
+
+def _section(client, kind):
+    page = client.get(f"/portal/section/{kind}/")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def test_personal_and_unit_sections_list_the_items_each_may_file(client):
+    personal, unit = _section(client, "personal"), _section(client, "unit")
+    # 人才认定备案 is filed by both (the person prepares it, his unit submits it).
+    assert "个人办事" in personal and "人才认定备案" in personal
+    assert "社会保险职工参保登记" not in personal
+    assert "单位办事" in unit and "社会保险职工参保登记" in unit and "劳动合同" in unit
+    assert "人才认定备案" in unit
+    talent = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.code == "RC_TALENT"))
+    talent.filer = "unit"
+    db.session.commit()
+    assert "人才认定备案" not in _section(client, "personal")
+    assert client.get("/portal/section/nobody/").status_code == 404
+
+
+def test_query_services_say_which_need_a_login(client):
+    html = client.get("/portal/queries/").get_data(as_text=True)
+    assert "认定结果查询" in html and "无需登录" in html
+    assert "个人参保及缴费查询" in html and "个人登录后查询" in html
+    assert 'href="/me/query/"' in html
+    # A console query asks for the login first.
+    assert client.get("/me/query/").status_code in (302, 401)
+
+
+def test_city_channels_are_the_configured_list(client, as_staff):
+    from models.codes import Code, CodeTable
+
+    html = client.get("/portal/channels/").get_data(as_text=True)
+    assert "西湖区" in html and "定海区" in html
+    city = client.get("/portal/channels/330100/").get_data(as_text=True)
+    assert "杭州市频道" in city and "西湖区" in city and "定海区" not in city
+    district = client.get("/portal/channels/330106/").get_data(as_text=True)
+    assert "西湖区频道" in district and 'href="/portal/channels/330100/"' in district
+    assert client.get("/portal/channels/999999/").status_code == 404
+    # Staff keep the list in 字典管理: a retired channel is no longer offered.
+    code = db.session.scalar(sa.select(Code).join(CodeTable).where(
+        CodeTable.code == "city_channel", Code.code == "330903"))
+    code.retired = True
+    db.session.commit()
+    assert "普陀区" not in client.get("/portal/channels/").get_data(as_text=True)
+    assert client.get("/portal/channels/330903/").status_code == 404
+
+
+def test_the_portal_home_links_every_section(client):
+    html = client.get("/portal/").get_data(as_text=True)
+    for href in ("/portal/section/personal/", "/portal/section/unit/", "/portal/queries/",
+                 "/portal/channels/", "/portal/items/"):
+        assert f'href="{href}"' in html
+    assert 'id="home-channels"' in html and "舟山市" in html
+
+
+def test_the_staff_dashboard_shows_the_current_notices(as_staff):
+    admin = as_staff("admin")
+    notice = _notice(admin, "窗口延时服务通知")
+    _action(admin, "publish", notice)
+    dashboard = as_staff("reviewer").get("/admin/").get_data(as_text=True)
+    assert 'id="home-notices"' in dashboard and "窗口延时服务通知" in dashboard
+    admin = as_staff("admin")
+    _action(admin, "retire", notice)
+    assert "窗口延时服务通知" not in as_staff("clerk").get("/admin/").get_data(as_text=True)

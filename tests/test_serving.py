@@ -408,7 +408,7 @@ def test_an_uncaught_refusal_answers_its_status_with_its_chinese_message(app, mo
     monkeypatch.setattr(views.account, "check_legacy", refuse)
     client = app.test_client()
     response = client.post("/upgrade", data={
-        "csrf_token": csrf_token(client), "old_system": "杭州社保旧网办",
+        "csrf_token": csrf_token(client), "old_system": "HZ_WB",
         "old_login": "hzold1", "secret": "x"})
     assert response.status_code == 409
     assert "该业务暂停办理，请到经办窗口办理" in response.get_data(as_text=True)

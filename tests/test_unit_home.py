@@ -77,7 +77,7 @@ def test_deliveries_list_the_units_tracking_numbers_and_default_address(unit_a):
         "address": "杭州市西湖区文三路100号"})
     html = unit_a.get("/unit/deliveries/").get_data(as_text=True)
     assert "EMS1234567890" in html and "SF9999999999" not in html
-    assert "杭州市西湖区文三路100号（默认）" in html
+    assert "杭州市西湖区文三路100号" in html.split('id="deliveries"')[0]
 
 
 def test_individual_home_recommends_items_he_may_file(person_client):
@@ -85,3 +85,72 @@ def test_individual_home_recommends_items_he_may_file(person_client):
     section = re.search(r'id="recommended".*?</section>', html, re.S).group(0)
     assert "人才认定备案" in section
     assert "社会保险职工参保登记" not in section
+
+
+def _address(client, address, default=False):
+    from models import DeliveryAddress
+
+    client.post("/unit/settings/address/add/", data={
+        "csrf_token": csrf_token(client), "recipient": "王丽华", "phone": "13800000001",
+        "address": address, **({"is_default": "y"} if default else {})})
+    return db.session.scalar(sa.select(DeliveryAddress.id).where(
+        DeliveryAddress.address == address))
+
+
+def test_a_filing_by_post_proposes_the_default_address_and_keeps_a_copy(unit_a):
+    from tests.conftest import REP_A
+    from tests.helpers import act, filing_id, fresh_id_no, new_filing, switch, upload
+
+    enroll = {"name": "快递新人", "phone": "13912340001", "start_date": "2026-11-01",
+              "wage": "8000", "insurance_kinds": "110,210,310,410,510"}
+    first = _address(unit_a, "杭州市西湖区文三路100号")
+    second = _address(unit_a, "杭州市拱墅区教工路200号", default=True)
+    page = unit_a.get("/unit/filing/new/SB_ENROLL/").get_data(as_text=True)
+    assert "结果领取方式" in page
+    assert re.search(rf'<option value="{second}" selected>', page), "the default is proposed"
+    no_address = new_filing(unit_a, "unit", "SB_ENROLL", {
+        **enroll, "id_no": fresh_id_no(61), "delivery_method": "post"})
+    assert no_address.status_code == 200
+    assert "快递寄送请选择收件地址" in no_address.get_data(as_text=True)
+    response = new_filing(unit_a, "unit", "SB_ENROLL", {
+        **enroll, "id_no": fresh_id_no(62), "delivery_method": "post",
+        "delivery_address": str(second)})
+    application = db.session.get(Application, filing_id(response))
+    assert application.delivery_method == "post"
+    assert application.delivery_address == "杭州市拱墅区教工路200号"
+    # Later edits of the address book do not rewrite where this filing goes.
+    unit_a.post(f"/unit/settings/address/{second}/remove/",
+                data={"csrf_token": csrf_token(unit_a)})
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).delivery_address == \
+        "杭州市拱墅区教工路200号"
+    listing = unit_a.get("/unit/deliveries/").get_data(as_text=True)
+    row = re.search(rf'<tr><td><a href="/unit/filing/{application.id}/".*?</tr>', listing, re.S)
+    assert row and "杭州市拱墅区教工路200号" in row.group(0)
+    # The reviewer's delivery record reads the filing's copy.
+    upload(unit_a, "unit", application.id, "contract")
+    act(unit_a, "unit", application.id, "submit")
+    switch(unit_a, "staff", "reviewer")
+    case = unit_a.get(f"/admin/admin_application/details/?id={application.id}").get_data(
+        as_text=True)
+    assert "快递寄送，寄往" in case and "杭州市拱墅区教工路200号" in case
+    switch(unit_a, "unit", REP_A, UNIT_A)
+    assert first is not None
+
+
+def test_a_filing_cannot_be_sent_to_another_units_address(unit_a, client):
+    from models import DeliveryAddress
+    from tests.helpers import fresh_id_no, new_filing
+
+    unit_b = db.session.scalar(sa.select(Unit).where(Unit.uscc != UNIT_A).limit(1))
+    theirs = DeliveryAddress(unit_id=unit_b.id, recipient="李海明", phone="13800000002",
+                             address="舟山市定海区某路1号", is_default=True)
+    db.session.add(theirs)
+    db.session.commit()
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+    response = new_filing(unit_a, "unit", "SB_ENROLL", {
+        "name": "快递新人", "phone": "13912340002", "start_date": "2026-11-01", "wage": "8000",
+        "insurance_kinds": "110,210,310,410,510", "id_no": fresh_id_no(63),
+        "delivery_method": "post", "delivery_address": str(theirs.id)})
+    assert "快递寄送请选择收件地址" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before

@@ -46,6 +46,10 @@ TARGETS = {
     "models/storage.py": ["tests/test_storage.py", "tests/test_attachment_storage.py"],
     "rules/search.py": ["tests/test_search.py", "tests/test_staff_console.py"],
     "models/search.py": ["tests/test_search.py", "tests/test_staff_console.py"],
+    "rules/phones.py": ["tests/test_phones.py"],
+    "models/login_phones.py": ["tests/test_phones.py"],
+    "models/upgrade.py": ["tests/test_accounts.py"],
+    "models/deliveries.py": ["tests/test_unit_home.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no

@@ -13,23 +13,29 @@ from models import Account, Grant, LegacyAccount, Person, Unit, clock, db
 from models.accounts import (
     PHONE_TAKEN,
     AccountRefused,
-    check_legacy,
-    phone_taken,
     register_unit,
     registered_individual,
     registration_phone_taken,
     set_own_password,
-    upgrade_legacy,
 )
 from models.audit import record
 from models.errors import Refusal
+from models.upgrade import (
+    check_legacy,
+    choose_units,
+    legacy_systems,
+    upgradable,
+    upgrade_legacy,
+)
+from models.login_phones import change_own_phone, send_change_codes
+from models.operations import By
 from models.sms import CodeRefused, SmsLimited, check_code, send_code
 from rules.codes import AccountKind, GrantLevel, IdType
 from rules.delegation import DelegationRefused
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
 from rules.masking import mask
 from rules.passwords import password_problems
-from views.auth import HOME, client_ip, renew_session
+from views.auth import HOME, client_ip, current_actor, renew_session
 from views.forms import rule
 from views.security import canonical, form_key, limit, rate_limited_page
 
@@ -65,7 +71,8 @@ class CodeForm(NewPassword, FlaskForm):
 class PhoneForm(FlaskForm):
     phone = StringField("新手机号码", validators=[DataRequired("请输入手机号码"),
                                             rule(validate_mobile)])
-    code = StringField("短信验证码", validators=[Optional(), Length(6, 6)])
+    code = StringField("新手机号码收到的验证码", validators=[Optional(), Length(6, 6)])
+    old_code = StringField("原手机号码收到的验证码", validators=[Optional(), Length(6, 6)])
     current = PasswordField("登录密码（提交验证码时填写）", validators=[Optional()])
 
 
@@ -88,12 +95,12 @@ class RegisterFinishForm(NewPassword, FlaskForm):
 
 
 class LegacyForm(FlaskForm):
-    old_system = StringField("原系统名称", validators=[DataRequired("请输入原系统名称")])
+    old_system = SelectField("历史系统", validators=[DataRequired("请选择历史系统")])
     old_login = StringField("原登录名", validators=[DataRequired("请输入原登录名")])
     secret = PasswordField("原密码或一次性验证码", validators=[DataRequired("请输入原密码")])
 
 
-class UpgradeForm(NewPassword, FlaskForm):
+class UpgradeForm(FlaskForm):
     rep_id_no = StringField("法定代表人身份证号码", validators=[DataRequired(),
                                                        rule(validate_resident_id)])
     rep_name = StringField("法定代表人姓名", validators=[DataRequired()])
@@ -104,6 +111,10 @@ class UpgradeForm(NewPassword, FlaskForm):
     admin_name = StringField("管理员姓名", validators=[DataRequired()])
     admin_phone = StringField("管理员手机号码", validators=[DataRequired(),
                                                    rule(validate_mobile)])
+    password = PasswordField("管理员密码", validators=[DataRequired("请设置管理员密码"),
+                                                  Length(max=64)])
+    confirm = PasswordField("确认密码", validators=[
+        DataRequired("请再次输入管理员密码"), EqualTo("password", "两次输入的密码不一致")])
 
 
 def _policy(form, *identities) -> bool:
@@ -170,48 +181,46 @@ def password():
 @limit("RATELIMIT_CODE_ADDRESS", scope="phone-code")
 @login_required
 def phone():
+    """修改手机: codes to the new number and to the phone on file, both required, and the
+    login password; the operations are models.login_phones."""
     person = current_user.person
     if person is None:
         flash("工作人员账号没有绑定手机号码", "error")
         return redirect(url_for("auth.login"))
     form = PhoneForm()
+    if not person.phone:
+        del form.old_code  # nothing on file to confirm from: the password and the new code
+    by = By(current_actor(), str(current_user), client_ip())
     if form.validate_on_submit():
-        if phone_taken(form.phone.data, person.id):
-            # Refused before any code is sent: one person per login phone.
-            form.phone.errors.append(PHONE_TAKEN)
-        elif not form.code.data:
-            try:
-                send_code(form.phone.data, "phone_change")
-            except SmsLimited as refused:
-                db.session.rollback()
-                return _sms_limited(refused)
-            db.session.commit()
-            flash("验证码已发送到新手机号码", "info")
-        elif not current_user.check_password(form.current.data or ""):
-            form.current.errors.append("请输入正确的登录密码")
-        else:
-            try:
-                check_code(form.phone.data, "phone_change", form.code.data)
-            except SmsLimited as refused:
-                return _sms_limited(refused)
-            except CodeRefused as refused:
-                db.session.commit()  # the wrong try counts
-                form.code.errors.append(str(refused))
+        try:
+            if not form.code.data:
+                sent = send_change_codes(by, person, form.phone.data)
+                db.session.commit()
+                flash("验证码已发送到" + "和".join(
+                    ("新手机号码" if n == 0 else f"原手机号码 {mask(phone_)}")
+                    for n, phone_ in enumerate(sent)), "info")
+            elif "old_code" in form and not form.old_code.data:
+                form.old_code.errors.append("请输入原手机号码收到的验证码")
+            elif not current_user.check_password(form.current.data or ""):
+                form.current.errors.append("请输入正确的登录密码")
             else:
-                taken = db.session.scalar(sa.select(Person.id).where(
-                    Person.phone == form.phone.data, Person.id != person.id))
-                if taken:
-                    form.phone.errors.append("该手机号码已被他人使用")
-                    db.session.rollback()
-                else:
-                    before = person.phone
-                    person.phone = form.phone.data
-                    _audit("phone_changed", current_user, before={"phone": before},
-                           after={"phone": person.phone})
-                    db.session.commit()
-                    flash("手机号码已修改", "info")
-                    return redirect(url_for("account.phone"))
-    note = f"当前手机号码：{person.phone or '未登记'}。先填写新号码获取验证码，再填写验证码提交。"
+                change_own_phone(by, person, form.phone.data, new_code=form.code.data,
+                                 old_code=form.old_code.data if "old_code" in form else "")
+                db.session.commit()
+                flash("手机号码已修改", "info")
+                return redirect(url_for("account.phone"))
+        except SmsLimited as refused:
+            db.session.rollback()
+            return _sms_limited(refused)
+        except CodeRefused as refused:
+            db.session.commit()  # the wrong try counts
+            form.code.errors.append(str(refused))
+        except Refusal as refused:
+            db.session.rollback()
+            form.phone.errors.append(str(refused))
+    on_file = mask(person.phone) if person.phone else "未登记"
+    note = (f"当前手机号码：{on_file}。先填写新号码获取验证码（同时发送到新号码和当前号码），"
+            "再填写两个验证码和登录密码提交。如当前号码已停用，请持身份证件到受理窗口办理。")
     return render_template("account/form.html", form=form, title="账号设置：修改手机号码",
                            note=note)
 
@@ -343,54 +352,96 @@ def register_finish():
     return render_template("account/form.html", form=form, title="单位注册：设置密码")
 
 
+def _legacy_rows(key: str) -> list[LegacyAccount]:
+    """The legacy rows a step of the upgrade keeps in the session, not upgraded meanwhile."""
+    ids = session.get(key) or []
+    rows = db.session.scalars(sa.select(LegacyAccount).where(LegacyAccount.id.in_(ids))
+                              .order_by(LegacyAccount.id)).all() if ids else []
+    return [row for row in rows if row.upgraded_at is None]
+
+
 @bp.route("/upgrade", methods=["GET", "POST"])
 @limit("RATELIMIT_UPGRADE_ADDRESS")
 @limit("RATELIMIT_UPGRADE_TARGET", key_func=form_key("old_system", "old_login"),
        scope="upgrade-login")
 def upgrade():
-    """地市历史用户升级, step 1: the old system's credentials."""
+    """地市历史用户升级, step 1: the old system (from the configured list) and its login."""
     form = LegacyForm()
+    form.old_system.choices = [("", "请选择历史系统"), *legacy_systems()]
     if form.validate_on_submit():
         try:
-            legacy = check_legacy(form.old_system.data.strip(), form.old_login.data,
-                                  form.secret.data)
+            rows = check_legacy(form.old_system.data, form.old_login.data, form.secret.data)
         except AccountRefused as refused:
             flash(str(refused), "error")
         else:
-            session["legacy"] = legacy.id
+            session["legacy"] = [row.id for row in rows]
+            session.pop("legacy_units", None)
+            if len(rows) == 1:
+                session["legacy_units"] = [rows[0].id]
+                return redirect(url_for("account.upgrade_finish"))
+            return redirect(url_for("account.upgrade_units"))
+    return render_template("account/form.html", form=form, title="地市历史用户升级：校验历史账户",
+                           note="选择原系统，输入原用户名和原密码。")
+
+
+@bp.route("/upgrade/units", methods=["GET", "POST"])
+@limit("RATELIMIT_UPGRADE_ADDRESS", scope="upgrade-units")
+def upgrade_units():
+    """Step 2, for an old login holding several units: choose which to bring over, each
+    verified by the credit code typed for it."""
+    rows = _legacy_rows("legacy")
+    if not rows:
+        return redirect(url_for("account.upgrade"))
+    form = FlaskForm()
+    chosen = {int(v) for v in request.form.getlist("unit") if v.isdigit()}
+    if form.validate_on_submit():
+        try:
+            picked = choose_units(rows, {row_id: request.form.get(f"code-{row_id}", "")
+                                         for row_id in chosen})
+        except AccountRefused as refused:
+            flash(str(refused), "error")
+        else:
+            session["legacy_units"] = [row.id for row in picked]
             return redirect(url_for("account.upgrade_finish"))
-    return render_template("account/form.html", form=form, title="地市历史用户升级：验证原账号")
+    return render_template("account/upgrade_units.html", form=form, rows=rows,
+                           chosen=chosen, upgradable=upgradable, title="地市历史用户升级：选择单位")
 
 
 @bp.route("/upgrade/finish", methods=["GET", "POST"])
 @limit("RATELIMIT_UPGRADE_ADDRESS", scope="upgrade-finish")
 def upgrade_finish():
-    legacy = db.session.get(LegacyAccount, session.get("legacy") or 0)
-    if legacy is None or legacy.upgraded_at is not None:
+    """Steps 3 and 4: confirm the legal representative, set the administrator and his
+    password; then the new 单位编号."""
+    rows = _legacy_rows("legacy_units")
+    if not rows:
         return redirect(url_for("account.upgrade"))
     form = UpgradeForm()
-    if form.validate_on_submit() and _policy(form, form.rep_id_no.data, form.rep_phone.data):
+    if form.validate_on_submit() and _policy(form, form.admin_id_no.data,
+                                             form.admin_phone.data,
+                                             *[row.unit.uscc for row in rows]):
         try:
             admin = registered_individual(form.admin_id_no.data, form.admin_name.data.strip(),
                                           form.admin_phone.data)
-            unit, admin_password = upgrade_legacy(
-                legacy, rep_id_no=form.rep_id_no.data, rep_name=form.rep_name.data.strip(),
+            units = upgrade_legacy(
+                rows, rep_id_no=form.rep_id_no.data, rep_name=form.rep_name.data.strip(),
                 rep_phone=form.rep_phone.data, admin=admin, password=form.password.data,
-                today=clock.today())
+                today=clock.today(), ip=client_ip())
         except (Refusal, DelegationRefused, InvalidValue) as refused:  # add_grant's refusals too
             db.session.rollback()
             flash(str(refused), "error")
         else:
-            record("legacy_upgraded", actor_label=form.rep_name.data, ip=client_ip(), obj=unit,
-                   after={"old": str(legacy), "unit_no": unit.unit_no})
             db.session.commit()
             session.pop("legacy", None)
-            response = render_template("account/upgraded.html", unit=unit, admin=admin,
-                                       admin_password=admin_password)
+            session.pop("legacy_units", None)
+            response = render_template("account/upgraded.html", units=units, admin=admin)
             return response, 200, {"Cache-Control": "no-store"}
+    names = "、".join(row.unit.name for row in rows)
     return render_template("account/form.html", form=form,
-                           title=f"地市历史用户升级：{legacy.unit.name}",
-                           note="确认法定代表人、设置管理员（须为已注册个人）和新密码")
+                           title=f"地市历史用户升级：{names}",
+                           note="确认法定代表人信息；设置管理员（须为已注册的个人，信息与注册时一致）"
+                                "和管理员密码（8–20位，至少包含数字、小写字母、大写字母、"
+                                "特殊字符中的三种）。升级后用统一社会信用代码或新单位编号、"
+                                "管理员证件号码或手机号码和该密码登录。")
 
 
 def init_app(app) -> None:

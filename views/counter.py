@@ -10,8 +10,8 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from models import Account, Unit, db
 from models.accounts import (
@@ -20,6 +20,7 @@ from models.accounts import (
     cancel_unit,
     check_counter_region,
     counter_individual,
+    find_person,
     issue_password,
     legal_rep_account,
     open_individual,
@@ -30,9 +31,13 @@ from models.accounts import (
     verify_registration,
 )
 from models.audit import record
+from models.errors import Refusal
+from models.login_phones import counter_change_phone
+from models.operations import By
 from rules import permissions as p
 from rules.codes import AccountKind, UnitType
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc
+from rules.masking import mask
 from views.auth import client_ip, current_actor
 from views.base import KindGate
 from views.forms import rule
@@ -69,10 +74,19 @@ class TargetForm(Paperwork):
     code = StringField("统一社会信用代码或身份证号码", validators=[DataRequired()])
 
 
+class PhoneChangeForm(Paperwork):
+    id_no = StringField("身份证号码", validators=[DataRequired(), rule(validate_resident_id)])
+    name = StringField("姓名（核对证件）", validators=[DataRequired(), Length(max=50)])
+    phone = StringField("新手机号码（留空：清除多人共用的号码）",
+                        validators=[Optional(), rule(validate_mobile)])
+    back = HiddenField()
+
+
 FORMS = {"open_unit": ("开通单位网上办事", OpenUnitForm),
          "open_person": ("开通个人网上办事", OpenPersonForm),
          "reset": ("密码重置", TargetForm), "cancel": ("权限注销", TargetForm),
-         "unlock": ("账号解锁", TargetForm)}
+         "unlock": ("账号解锁", TargetForm),
+         "phone": ("变更登录手机号码", PhoneChangeForm)}
 
 
 class CounterView(KindGate, BaseView):
@@ -206,6 +220,28 @@ class CounterView(KindGate, BaseView):
         self._audit("unlock", account, form)
         db.session.commit()
         flash(f"已解锁“{account}”", "info")
+        return redirect(url_for(".index"))
+
+    def _do_phone(self, form):
+        """The clerk checked the ID card against the person: the login phone changes (or a
+        number several people share is cleared from this one)."""
+        person = find_person(form.id_no.data)
+        if person is None:
+            form.id_no.errors.append("未找到该人员")
+            return None
+        if person.name != form.name.data.strip():
+            raise AccountRefused("证件号码与姓名不符")
+        try:
+            counter_change_phone(By(current_actor(), str(current_user), client_ip()), person,
+                                 form.phone.data or None, form_no=form.form_no.data,
+                                 reason=form.reason.data or "")
+        except Refusal as refused:
+            raise AccountRefused(refused.message, status=refused.status) from refused
+        db.session.commit()
+        flash(f"已变更“{person.name}”的登录手机号码"
+              f"{'为 ' + mask(person.phone) if person.phone else '（已清除）'}", "info")
+        if form.back.data == "shared":
+            return redirect(url_for("admin_shared_phones.index"))
         return redirect(url_for(".index"))
 
     @expose("/verify/<int:unit_id>/", methods=("POST",))

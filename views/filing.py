@@ -19,8 +19,10 @@ from models import (
     clock,
     db,
 )
+from models.addresses import addresses_of
 from models.attachments import BadUpload, missing_materials, send_attachment
 from models.base import writes_on_get
+from models.deliveries import choose_delivery, proposed_address
 from models.errors import Refusal
 from models.talent import check_may_file as check_talent_may_file
 from models.talent import history as talent_history
@@ -147,6 +149,15 @@ class FilingDesk(KindGate, BaseView):
         return data
 
     # --- pages ---------------------------------------------------------------------------
+    def _delivery(self, application) -> None:
+        """The 结果领取方式 the form posted (models.deliveries decides)."""
+        choose_delivery(self.by, application, request.form.get("delivery_method", ""),
+                        request.form.get("delivery_address", type=int))
+
+    def _delivery_choices(self) -> dict:
+        return {"delivery_addresses": addresses_of(self.actor),
+                "proposed_address": proposed_address(self.actor)}
+
     @expose("/")
     def index(self):
         items = db.session.scalars(sa.select(ServiceItem).where(
@@ -180,6 +191,7 @@ class FilingDesk(KindGate, BaseView):
             try:
                 application = create_filing(self.by, item, payload_of(item, form),
                                             client_token=token)
+                self._delivery(application)
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()
@@ -188,7 +200,8 @@ class FilingDesk(KindGate, BaseView):
             except Refusal as refusal:
                 flash_refusal(refusal)
                 return self.render("filing/form.html", item=item, form=form,
-                                   client_token=token or str(uuid.uuid4()), application=None)
+                                   client_token=token or str(uuid.uuid4()), application=None,
+                                   **self._delivery_choices())
             if submit and not missing_materials(application):
                 self._transition(application, self._submit_action(item))
             elif submit:
@@ -198,7 +211,7 @@ class FilingDesk(KindGate, BaseView):
             return redirect(url_for(".detail", application_id=application.id))
         return self.render("filing/form.html", item=item, form=form,
                            client_token=request.form.get("client_token") or str(uuid.uuid4()),
-                           application=None)
+                           application=None, **self._delivery_choices())
 
     @expose("/<int:application_id>/")
     def detail(self, application_id):
@@ -246,6 +259,7 @@ class FilingDesk(KindGate, BaseView):
             try:
                 edit_filing(self.by, application, payload_of(spec, form),
                             request.form.get("version", type=int))
+                self._delivery(application)
                 db.session.commit()
             except Refusal as refusal:
                 flash_refusal(refusal)
@@ -253,7 +267,7 @@ class FilingDesk(KindGate, BaseView):
             flash("已保存", "info")
             return redirect(url_for(".detail", application_id=application.id))
         return self.render("filing/form.html", item=spec, form=form, application=application,
-                           client_token="")
+                           client_token="", **self._delivery_choices())
 
     @expose("/<int:application_id>/act/", methods=("POST",))
     def act(self, application_id):

@@ -75,6 +75,10 @@ AUDIT_ACTIONS = {
     "cancel_person": "注销个人网上办事", "unlock": "账号解锁",
     "verify_registration": "核验单位注册",
     "unit:competent_dept": "设置主管部门", "certificate:talent_code": "生成新证书（旧二维码作废）",
+    "verify_registration": "核验单位注册", "change_phone": "变更登录手机号码",
+    "application:delivery_choice": "选择结果领取方式",
+    "address:add": "新增收件地址", "address:default": "设为默认收件地址",
+    "address:remove": "删除收件地址",
 }
 
 

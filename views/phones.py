@@ -6,19 +6,23 @@ from flask_admin import BaseView, expose
 
 from models.phones import shared_phones
 from rules import permissions as p
+from rules.phones import may_change_phone_at_counter
 from rules.codes import AccountKind
+from views.auth import current_actor
 from views.base import KindGate
 
 
 class SharedPhoneView(KindGate, BaseView):
-    """重复手机号: people who share a phone, which staff correct at the counter."""
+    """重复手机号: people who share a phone; a counter clerk corrects one holder's phone from
+    the list (the counter's 变更登录手机号码, models.login_phones)."""
 
     kinds = frozenset({AccountKind.STAFF})
     staff_right = (p.ACCOUNTS, p.READ)
 
     @expose("/")
     def index(self):
-        return self.render("phones/shared.html", groups=shared_phones())
+        return self.render("phones/shared.html", groups=shared_phones(),
+                           may_fix=may_change_phone_at_counter(current_actor()))
 
 
 def register(admin) -> None:

@@ -12,7 +12,8 @@ from reportlab.pdfgen import canvas
 
 from models import Person, ServiceItem, TalentRecognition, clock, db
 from models.notice import Notice, NoticeKind, is_public, public_notices
-from rules.portal import FORMS
+from models.codes import choices_of
+from rules.portal import FORMS, QUERIES, SECTIONS
 from views.certificates import FONT
 from views.security import limit_lookup
 
@@ -22,8 +23,10 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 MAX_QUERY = 50
 
 
-def _active_items(query: str = "") -> list[ServiceItem]:
+def _active_items(query: str = "", filers=None) -> list[ServiceItem]:
     select = sa.select(ServiceItem).where(ServiceItem.active.is_(True))
+    if filers is not None:
+        select = select.where(ServiceItem.filer.in_(sorted(filers)))
     if query:
         like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         select = select.where(sa.or_(ServiceItem.name.like(like, escape="\\"),
@@ -45,7 +48,8 @@ def index():
     return render_template(
         "portal/index.html", categories=_by_category(_active_items()),
         notices=public_notices(NoticeKind.NOTICE, limit=5),
-        publicity=public_notices(NoticeKind.PUBLICITY, limit=5), forms=FORMS.values())
+        publicity=public_notices(NoticeKind.PUBLICITY, limit=5), forms=FORMS.values(),
+        channels=_channels())
 
 
 @bp.get("/items/")
@@ -55,6 +59,51 @@ def items():
     found = _active_items(query)
     return render_template("portal/items.html", categories=_by_category(found), q=query,
                            count=len(found))
+
+
+@bp.get("/section/<kind>/")
+def section(kind: str):
+    """个人办事 or 单位办事: the items that kind of filer may file, by category."""
+    if kind not in SECTIONS:
+        abort(404)
+    title, filers = SECTIONS[kind]
+    found = _active_items(filers=filers)
+    return render_template("portal/section.html", title=title, kind=kind,
+                           categories=_by_category(found), count=len(found))
+
+
+@bp.get("/queries/")
+def queries():
+    """查询服务: the public queries, and those a console offers after login."""
+    return render_template("portal/queries.html", queries=QUERIES)
+
+
+def _channels() -> list[tuple[str, str]]:
+    """地市频道: the configured list (字典管理 → 地市频道), city first, then its districts."""
+    return choices_of("city_channel")
+
+
+@bp.get("/channels/")
+def channels():
+    """地市频道: the city's channels (districts), each with its own page."""
+    return render_template("portal/channels.html", channels=_channels())
+
+
+@bp.get("/channels/<code>/")
+def channel(code: str):
+    """One channel: its districts, the items filed at its windows, the current notices."""
+    channels_ = dict(_channels())
+    if code not in channels_:
+        abort(404)
+    parent = next((c for c in channels_ if c != code and c.endswith("00")
+                   and code.startswith(c[:4])), None)
+    districts = [(c, label) for c, label in channels_.items()
+                 if c != code and code.endswith("00") and c.startswith(code[:4])]
+    return render_template(
+        "portal/channel.html", code=code, name=channels_[code],
+        parent=(parent, channels_[parent]) if parent else None, districts=districts,
+        categories=_by_category(_active_items()),
+        notices=public_notices(limit=10))
 
 
 @bp.get("/items/<code>/")

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_login import current_user
+from wtforms import SelectField
 
 from models import (
     Account,
@@ -33,6 +34,8 @@ from models import (
 from models.account import hash_password
 from models.accounts import import_legacy
 from models.audit import record
+from models.codes import labels_of
+from models.upgrade import legacy_systems
 from models.imports import BadFile, check_rows, read_table
 from models.sms import shown_text
 from rules import permissions as p
@@ -258,7 +261,22 @@ class LegacyAccountView(StaffView):
                      "upgraded_at": "升级时间", "secret_hash": "原密码或一次性验证码"}
     column_details_exclude_list = column_export_exclude_list = ["secret_hash"]
     form_columns = ["old_system", "old_login", "secret_hash", "unit"]
+    form_overrides = {"old_system": SelectField}
     form_ajax_refs = {"unit": {"fields": ["name", "uscc"]}}
+    column_formatters = column_formatters_export = {
+        "old_system": lambda v, c, m, n: labels_of("legacy_system").get(m.old_system,
+                                                                        m.old_system)}
+
+    def _systems(self, form):
+        """The 历史系统 choices: the configured list (字典管理), read for each form."""
+        form.old_system.choices = legacy_systems()
+        return form
+
+    def create_form(self, obj=None):
+        return self._systems(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._systems(super().edit_form(obj))
     form_args = {"secret_hash": {
         "description": "原系统的argon2密码摘要，或一次性验证码（保存时加密）"}}
 

@@ -396,3 +396,50 @@ def test_keyboard_only_login_filing_and_review(visitor):
         page.keyboard.press("Enter")
     assert "已审核通过" in visitor.text()
     visitor.assert_clean()
+
+
+def test_a_phone_change_at_the_counter(visitor):
+    """The clerk who opened a unit changes its legal representative's login phone after
+    checking his ID; the new phone logs in."""
+    facts = open_unit_at_counter(visitor)
+    page = visitor.page
+    visitor.goto("/admin/counter/")  # the receipt has no menu
+    page.get_by_role("link", name="变更登录手机号码").click()
+    page.wait_for_load_state()
+    visitor.check_page(axe=True)
+    new_phone = fresh_phone()
+    page.get_by_label("申请单号").fill("SJ-2026-0001")
+    page.get_by_label("身份证号码").fill(facts["rep"])
+    page.get_by_label("姓名（核对证件）").fill("周明")
+    page.get_by_label("新手机号码（留空：清除多人共用的号码）").fill(new_phone)
+    page.get_by_role("button", name="办理").click()
+    page.wait_for_load_state()
+    assert f"已变更“周明”的登录手机号码为 {mask(new_phone)}" in visitor.text()
+    visitor.logout()
+    visitor.login("单位", new_phone, facts["uscc"], password=facts["password"])
+    assert page.url.endswith("/account/password")  # his first login, now by the new phone
+    visitor.assert_clean()
+
+
+def test_the_public_portal_sections(visitor):
+    """A visitor before login: 个人办事, 查询服务 and a 地市频道, as the manual's portal."""
+    visitor.goto("/portal/")
+    page = visitor.page
+    visitor.check_page(axe=True)
+    nav = page.get_by_role("navigation", name="网办大厅")
+    nav.get_by_role("link", name="个人办事").click()
+    page.wait_for_load_state()
+    expect(page.locator("#section-title")).to_have_text("个人办事")
+    assert "人才认定备案" in visitor.text()
+    visitor.check_page(axe=True)
+    nav.get_by_role("link", name="查询服务").click()
+    page.wait_for_load_state()
+    assert "认定结果查询" in visitor.text() and "无需登录" in visitor.text()
+    visitor.check_page(axe=True)
+    nav.get_by_role("link", name="地市频道").click()
+    page.wait_for_load_state()
+    page.locator("#channels").get_by_role("link", name="西湖区").click()
+    page.wait_for_load_state()
+    expect(page.locator("#channel-name")).to_have_text("西湖区频道")
+    visitor.check_page(axe=True)
+    visitor.assert_clean()
