@@ -140,3 +140,29 @@ def test_healthz_checks_the_configured_store(client, storage_kind):
     assert body["checks"]["storage"]["ok"] and body["checks"]["storage"]["backend"] == \
         storage_kind
     assert not list(storage.backend().keys("healthz/"))
+
+
+def test_a_download_closes_the_stream_it_opened(unit_a, storage_kind, monkeypatch):
+    """Streamed in chunks, and the store's stream (a file handle or an HTTP connection to the
+    object store) is closed when the response ends."""
+    application_id = filing_id(new_filing(unit_a, "unit", "SB_ENROLL",
+                                          {**ENROLL, "id_no": fresh_id_no(27)}))
+    upload(unit_a, "unit", application_id, "contract", SCAN)
+    attachment = db.session.scalar(sa.select(Attachment).where(
+        Attachment.application_id == application_id))
+    opened, reads, closed = [], [], []
+    store_class = type(storage.backend())
+    original = store_class.open
+
+    def tracked(store, key):
+        stream = original(store, key)
+        read, close = stream.read, stream.close
+        stream.read = lambda size=-1: reads.append(size) or read(size)
+        stream.close = lambda: closed.append(key) or close()
+        opened.append(key)
+        return stream
+
+    monkeypatch.setattr(store_class, "open", tracked)
+    assert unit_a.get(f"/unit/filing/attachment/{attachment.id}/").data == SCAN
+    assert opened == closed == [attachment.stored_path]
+    assert reads and all(0 < size <= storage.CHUNK for size in reads)

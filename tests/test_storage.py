@@ -87,6 +87,8 @@ def test_a_failed_save_leaves_the_old_file_and_nothing_half_written(store):
         store.save("materials/cd/three", Generated(3 * 1024 * 1024, fail_at=1024 * 1024))
     assert not store.exists("materials/cd/three")
     assert list(store.keys()) == ["materials/cd/two"]
+    if isinstance(store, LocalStorage):  # no temporary file left behind either
+        assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == ["two"]
 
 
 BAD_KEYS = ["", "../escape", "a/../../escape", "/etc/passwd", "a//b", "a/./b", ".", "..",
