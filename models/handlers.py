@@ -161,26 +161,31 @@ def apply_enroll_batch(application: Application) -> None:
     new = [r for r in rows if r["kind"] == EnrollmentKind.NEW]
     known = _person_ids([r["id_no"] for r in new])
     fresh = [r for r in new if r["id_no"] not in known]
+    connection = db.session.connection()  # Core executemany: no ORM bookkeeping per row
+    now = utcnow()
     if fresh:
-        db.session.execute(sa.insert(Person), [{
+        connection.execute(sa.insert(Person.__table__), [{
             "id_type": "01", "id_no": r["id_no"], "name": r["name"],
             "phone": r.get("phone") or None, "birth_date": birth_date_of(r["id_no"]),
-            "gender": gender_of(r["id_no"]), "created_at": utcnow()} for r in fresh])
+            "gender": gender_of(r["id_no"]), "created_at": now} for r in fresh])
         known.update(_person_ids([r["id_no"] for r in fresh]))
     if new:
-        db.session.execute(sa.insert(Enrollment), [{
+        connection.execute(sa.insert(Enrollment.__table__), [{
             "person_id": known[r["id_no"]], "unit_id": unit_id,
             "insurance_kinds": r["insurance_kinds"], "start_date": _day(r["start_date"]),
             "wage": validate_wage(r["wage"]), "status": EnrollmentStatus.ACTIVE.value,
-            "created_at": utcnow()} for r in new])
+            "created_at": now} for r in new])
     resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
     ids = _person_ids([r["id_no"] for r in resumed])
-    for r in resumed:  # each resumed row keeps its own wage and kinds
-        db.session.execute(sa.update(Enrollment).where(
-            Enrollment.unit_id == unit_id, Enrollment.status == EnrollmentStatus.SUSPENDED,
-            Enrollment.person_id == ids[r["id_no"]])
+    if resumed:  # each resumed row keeps its own wage and kinds: one executemany
+        table = Enrollment.__table__
+        connection.execute(sa.update(table).where(
+            table.c.unit_id == unit_id, table.c.status == EnrollmentStatus.SUSPENDED.value,
+            table.c.person_id == sa.bindparam("pid"))
             .values(status=EnrollmentStatus.ACTIVE.value, end_date=None,
-                    wage=validate_wage(r["wage"]), insurance_kinds=r["insurance_kinds"]))
+                    wage=sa.bindparam("new_wage"), insurance_kinds=sa.bindparam("kinds")),
+            [{"pid": ids[r["id_no"]], "new_wage": validate_wage(r["wage"]),
+              "kinds": r["insurance_kinds"]} for r in resumed])
 
 
 def _person_ids(id_nos: list[str]) -> dict[str, int]:

@@ -22,7 +22,10 @@ def normalise(value: str | None) -> str:
     """Full-width digits and letters to half-width, spaces removed, letters upper-cased."""
     if value is None:
         return ""
-    return "".join(unicodedata.normalize("NFKC", str(value)).split()).upper()
+    text = str(value)
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return "".join(text.split()).upper()
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
 
 
 #: Oldest holder accepted: a birth date at most this many years back.

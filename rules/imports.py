@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from rules.fields import validate_date_in_range, validate_wage
 from rules.identity import (
@@ -211,7 +212,9 @@ def _phone(value) -> str:
     return validate_mobile(str(value))
 
 
+@cache
 def _choice(column: Column):
+    """The parser of a choice column (built once per column)."""
     by_label = {label: value for value, label in column.choices}
     by_value = {value: value for value, _ in column.choices}
 

@@ -236,6 +236,39 @@ def test_batch_suspension(unit_a):
     assert {db.session.get(Enrollment, e.id).status for e in employees} == {"suspended"}
 
 
+def test_batch_enrolment_resumes_suspended_employees_with_their_new_wage(unit_a):
+    unit_id = db.session.scalar(sa.select(Unit.id).where(Unit.uscc == UNIT_A))
+    suspended = []
+    for n, id_no in enumerate(fresh_ids(2, 61)):
+        person = Person(id_no=id_no, name=f"停{n}")
+        db.session.add(person)
+        db.session.flush()
+        enrolment = Enrollment(person_id=person.id, unit_id=unit_id, insurance_kinds="110",
+                               start_date=dt.date(2020, 1, 1), wage=5000, status="suspended")
+        db.session.add(enrolment)
+        suspended.append(enrolment)
+    db.session.commit()
+    new_id = fresh_ids(1, 62)[0]
+    rows = [[e.person.id_no, e.person.name, None, "2026-11-01", 9000 + n, "五险"]
+            for n, e in enumerate(suspended)] + [[new_id, "新人", None, "2026-11-01", 8000,
+                                                  "五险"]]
+    batch, _ = upload(unit_a, filled(unit_a, rows))
+    assert batch.rows_good == 3, reasons(batch)
+    unit_a.post(f"/unit/import/batch/{batch.id}/save/", data={"csrf_token": csrf_token(unit_a)})
+    filing_id = db.session.get(ImportBatch, batch.id).application_id
+    switch(unit_a, "staff", "reviewer")
+    review(unit_a, filing_id, "accept")
+    review(unit_a, filing_id, "approve")
+    db.session.expire_all()
+    assert [(e.status, int(e.wage), e.end_date) for e in
+            (db.session.get(Enrollment, e.id) for e in suspended)] == [
+        ("active", 9000, None), ("active", 9001, None)]
+    assert db.session.get(Enrollment, suspended[0].id).insurance_kinds == \
+        "110,210,310,410,510"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).join(
+        Person).where(Person.id_no == new_id, Enrollment.status == "active")) == 1
+
+
 def test_template_of_another_item_or_version_is_refused(unit_a):
     data = filled(unit_a, [], code="SB_SUSPEND_BATCH")
     _, page = upload(unit_a, data)
