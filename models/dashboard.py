@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from models.account import Account
 from models.base import db
-from models.service import Application, ApplicationEvent
+from models.service import Application, ApplicationEvent, DecisionTally
 from models.service import overdue as overdue_clause
 from rules.workflow import Action, State
 
@@ -40,8 +40,19 @@ def per_day(today: dt.date, days: int = 30, where=EVERYTHING) -> list[tuple[dt.d
             for i in range(days)]
 
 
-def reviews_per_reviewer(where=EVERYTHING) -> list[tuple[int, str, int]]:
-    """(account id, name, decisions) per reviewer: approvals and rejections made."""
+def reviews_per_reviewer(where=EVERYTHING, whole_office: bool = False
+                         ) -> list[tuple[int, str, int]]:
+    """(account id, name, decisions) per reviewer: approvals and rejections made.
+
+    ``whole_office``: ``where`` limits nothing a decision can be about (no region), so the
+    tally kept as decisions are written answers, whatever the number of filings. A decision
+    is only ever made on a filed filing, and a filed filing never returns to draft."""
+    if whole_office:
+        return db.session.execute(
+            sa.select(Account.id, Account.display_name, DecisionTally.decisions)
+            .join(DecisionTally, DecisionTally.actor_id == Account.id)
+            .where(DecisionTally.decisions > 0)
+            .order_by(DecisionTally.decisions.desc())).all()
     return db.session.execute(
         sa.select(Account.id, Account.display_name, sa.func.count())
         .join(ApplicationEvent, ApplicationEvent.actor_id == Account.id)
