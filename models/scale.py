@@ -137,8 +137,11 @@ def seed_scale(people: int = 1_000_000, units: int = 100_000, period: str = "202
 STATE_SHARES = [(State.COMPLETED, 70), (State.REJECTED, 8), (State.APPROVED, 6),
                 (State.WITHDRAWN, 2), (State.IN_REVIEW, 5), (State.SUBMITTED, 5),
                 (State.DRAFT, 3), (State.AWAITING_UNIT, 1)]
-#: Filings reach back this many days from today; those still being handled this many.
-FILING_DAYS, OPEN_DAYS = 3 * 365, 30
+#: Filings a day across the city, and the days the office takes to decide one.
+DAILY, OPEN_DAYS = 1000, 20
+#: States of filings made in the last OPEN_DAYS days.
+RECENT = [State.SUBMITTED] * 3 + [State.IN_REVIEW] * 3 + [State.APPROVED, State.REJECTED] + \
+    [State.COMPLETED] * 2
 
 
 def seed_filings(filings: int, say: Callable[[str], None] = print) -> None:
@@ -157,15 +160,23 @@ def seed_filings(filings: int, say: Callable[[str], None] = print) -> None:
         raise ValueError("seed_filings needs synthetic units, service items and staff")
     first = (db.session.scalar(sa.select(sa.func.max(Application.id))) or 0) + 1
     states = [s for s, share in STATE_SHARES for _ in range(share)]
+    recent, span = RECENT, max(OPEN_DAYS * 2, filings // DAILY) * 86400
+    # Filings already there keep the latest days: these go before them, a longer history.
+    before = (db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+              // DAILY) * 86400
     events: list[dict] = []
 
     def filing_rows():
         for n in range(filings):
             state = rng.choice(states)
             filed = state not in (State.DRAFT, State.AWAITING_UNIT)
-            # Open filings are recent (the office decides within weeks), the rest any age.
-            days = OPEN_DAYS if state in IN_PROGRESS else FILING_DAYS
-            at = now - dt.timedelta(seconds=rng.randrange(days * 86400))
+            # A steady DAILY filings a day: more filings means a longer history, not a
+            # busier month. The office decides within OPEN_DAYS; older ones are decided.
+            at = now - dt.timedelta(seconds=before + rng.randrange(span))
+            if at > now - dt.timedelta(days=OPEN_DAYS):
+                state = rng.choice(recent)
+            elif state in IN_PROGRESS:
+                state = State.COMPLETED
             decided = state in (State.COMPLETED, State.REJECTED, State.APPROVED)
             app_id, reviewer = first + n, rng.choice(reviewers)
             if filed:

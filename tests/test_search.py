@@ -148,3 +148,11 @@ def test_search_results_stay_in_the_actors_scope(client):
             search.clause(Person, person_search(term)), scope_clause(Person, actor))))
         mine = set(db.session.scalars(sa.select(Person.id).where(scope_clause(Person, actor))))
         assert found == _reference(Person, person_search, term) & mine
+
+
+@pytest.mark.parametrize("term", ["伟", "王", "娜"])
+def test_a_common_character_read_in_order_finds_the_same_people(term, monkeypatch):
+    _add_people()
+    monkeypatch.setattr(search, "DENSE", 0)  # as if the character were in half the city
+    assert _hits(Person, person_search, term) == _reference(Person, person_search, term)
+    assert search.bounded(Person, person_search(term))
