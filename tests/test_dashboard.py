@@ -110,3 +110,29 @@ def test_a_regional_dashboard_counts_its_regions_decisions_only(as_staff):
                Unit.region_code.startswith(region))
         .group_by(Account.display_name)).all())
     assert shown == theirs and shown != _counted_per_reviewer()
+
+
+def _counted_per_state():
+    return dict(db.session.execute(sa.select(Application.state, sa.func.count()).group_by(
+        Application.state)).all())
+
+
+def test_the_state_tally_follows_every_filing_as_it_moves(as_staff):
+    from models.service import StateTally
+    from tests.helpers import review
+
+    def tally():
+        return {s: n for s, n in db.session.execute(
+            sa.select(StateTally.state, StateTally.filings)) if n}
+
+    assert tally() == _counted_per_state()
+    client = as_staff("reviewer")
+    filing = db.session.scalar(sa.select(Application.id).where(
+        Application.state == "in_review").order_by(Application.id).limit(1))
+    review(client, filing, "reject", "材料不齐，请补正")
+    assert db.session.get(Application, filing).state == "rejected"
+    assert tally() == _counted_per_state()
+    page = client.get("/admin/").get_data(as_text=True)
+    counted = _counted_per_state()
+    for state in ("submitted", "in_review", "rejected", "completed"):
+        assert f'data-state="{state}">{counted.get(state, 0)}<' in page
