@@ -114,6 +114,23 @@ def test_a_short_code_is_paged_without_counting_every_row(as_staff):
     assert not [s for s in statements if "count(" in s and "from person" in s]
 
 
+def test_a_search_an_index_serves_is_counted(as_staff):
+    client = as_staff("clerk")
+    for term in ("0106", "王丽华", "丽华"):
+        statements = []
+
+        def capture(conn, cursor, statement, *args):
+            statements.append(statement.lower())
+
+        sa.event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert client.get("/admin/admin_person/", query_string={"search": term}
+                              ).status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", capture)
+        assert [s for s in statements if "count(" in s and "from person" in s], term
+
+
 def _regional_clerk(client, unit_uscc):
     region = db.session.scalar(sa.select(Unit.region_code).where(Unit.uscc == unit_uscc))
     account = db.session.scalar(sa.select(Account).where(Account.username == "clerk"))

@@ -43,7 +43,8 @@ TARGETS = {
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py"],
     "rules/search.py": ["tests/test_search.py", "tests/test_staff_console.py"],
-    "models/search.py": ["tests/test_search.py", "tests/test_staff_console.py"],
+    "models/search.py": ["tests/test_search.py", "tests/test_staff_console.py",
+                         "tests/test_schema.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no
