@@ -173,3 +173,10 @@ def test_a_common_character_read_in_order_finds_the_same_people(term, monkeypatc
     monkeypatch.setattr(search, "DENSE", 0)  # as if the character were in half the city
     assert _hits(Person, person_search, term) == _reference(Person, person_search, term)
     assert search.bounded(Person, person_search(term))
+
+
+def test_a_search_of_spaces_is_no_error_and_lists_people(as_staff):
+    client = as_staff("clerk")
+    html = client.get("/admin/admin_person/", query_string={"search": "   "}).get_data(
+        as_text=True)
+    assert "张伟" in html or "王丽华" in html
