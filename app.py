@@ -107,11 +107,13 @@ def _register_commands(app: Flask) -> None:
     @app.cli.command("seed-scale")
     @click.option("--people", default=1_000_000, show_default=True)
     @click.option("--units", default=100_000, show_default=True)
-    def seed_scale_command(people: int, units: int) -> None:
-        """Add a city's scale of synthetic units, people, enrollments and contributions."""
+    @click.option("--filings", default=1_000_000, show_default=True)
+    def seed_scale_command(people: int, units: int, filings: int) -> None:
+        """Add a city's scale of synthetic units, people, enrollments, contributions and
+        filings (``--people 0 --units 0`` adds filings to a scale database)."""
         from models.scale import seed_scale
 
-        seed_scale(people=people, units=units, say=click.echo)
+        seed_scale(people=people, units=units, filings=filings, say=click.echo)
 
     @app.cli.command("load-catalogue")
     def load_catalogue_command() -> None:

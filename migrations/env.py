@@ -106,6 +106,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # Statistics for every table a migration filled or indexed (PostgreSQL's
+            # autovacuum analyses by itself).
+            connection.exec_driver_sql("PRAGMA optimize=0x10002")
 
 
 if context.is_offline_mode():

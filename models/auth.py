@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -59,6 +60,28 @@ def find_account(kind: str, unit_code: str, login: str) -> Account | None:
     return found[0] if len(found) == 1 else None
 
 
+@functools.cache
+def _signed_in_statement() -> sa.Select:
+    """``signed_in``'s statement, built once (building it cost more than running it)."""
+    own_unit, inst_unit = orm.aliased(Unit), orm.aliased(Unit)
+    return (
+        sa.select(Account, sessions.LoginSession, Grant)
+        .join(sessions.LoginSession, sa.and_(
+            sessions.LoginSession.account_id == Account.id,
+            sessions.LoginSession.token_hash == sa.bindparam("token_hash")))
+        .outerjoin(own_unit, own_unit.id == Account.unit_id)
+        .outerjoin(Grant, sa.and_(Grant.unit_id == Account.unit_id,
+                                  Grant.person_id == Account.person_id))
+        .outerjoin(Institution, Institution.id == Account.institution_id)
+        .outerjoin(inst_unit, inst_unit.id == Institution.unit_id)
+        .outerjoin(Account.roles)
+        .options(orm.contains_eager(Account.roles),
+                 orm.contains_eager(Account.unit.of_type(own_unit)),
+                 orm.contains_eager(Account.institution).contains_eager(
+                     Institution.unit.of_type(inst_unit)))
+        .where(Account.id == sa.bindparam("account_id")))
+
+
 @dataclass
 class SignedIn:
     """What a request's cookie points at, read in one statement (``signed_in``)."""
@@ -78,23 +101,8 @@ def signed_in(account_id: int, token: str | None) -> SignedIn | None:
     """
     if not token:
         return None
-    own_unit, inst_unit = orm.aliased(Unit), orm.aliased(Unit)
-    rows = db.session.execute(
-        sa.select(Account, sessions.LoginSession, Grant)
-        .join(sessions.LoginSession, sa.and_(
-            sessions.LoginSession.account_id == Account.id,
-            sessions.LoginSession.token_hash == sessions.digest(token)))
-        .outerjoin(own_unit, own_unit.id == Account.unit_id)
-        .outerjoin(Grant, sa.and_(Grant.unit_id == Account.unit_id,
-                                  Grant.person_id == Account.person_id))
-        .outerjoin(Institution, Institution.id == Account.institution_id)
-        .outerjoin(inst_unit, inst_unit.id == Institution.unit_id)
-        .outerjoin(Account.roles)
-        .options(orm.contains_eager(Account.roles),
-                 orm.contains_eager(Account.unit.of_type(own_unit)),
-                 orm.contains_eager(Account.institution).contains_eager(
-                     Institution.unit.of_type(inst_unit)))
-        .where(Account.id == account_id)).unique().all()
+    rows = db.session.execute(_signed_in_statement(), {
+        "account_id": account_id, "token_hash": sessions.digest(token)}).unique().all()
     if not rows:
         return None
     account, record, grant = rows[0][:3]

@@ -1,7 +1,10 @@
 """The SQLAlchemy extension, the declarative base and shared column helpers."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
+import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -29,6 +32,10 @@ db = SQLAlchemy(model_class=Base)
 #: queue (at most WEB_CONCURRENCY × GUNICORN_THREADS of them), and until logins hash outside
 #: their transaction one can hold the lock for a second on a busy machine.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: Rows ANALYZE samples per index (PRAGMA analysis_limit): statistics stay cheap to refresh.
+SQLITE_ANALYSIS_LIMIT = 1000
+#: A pooled connection runs PRAGMA optimize at most this often (and when returned to the pool).
+SQLITE_OPTIMIZE_SECONDS = 3600
 
 
 def utcnow() -> dt.datetime:
@@ -81,7 +88,21 @@ def configure_engine(engine: sa.Engine, write_intent: Callable[[], bool] | None 
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
         cursor.close()
+        _record.info["optimized_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection, record):
+        # SQLite keeps no statistics by itself: a table analysed while small (or never) is
+        # planned as small for ever. PRAGMA optimize re-analyses the tables this connection
+        # queried that have grown tenfold; once an hour per connection, as SQLite advises.
+        if dbapi_connection is None:
+            return
+        if time.monotonic() - record.info.get("optimized_at", 0) >= SQLITE_OPTIMIZE_SECONDS:
+            record.info["optimized_at"] = time.monotonic()
+            with contextlib.suppress(sqlite3.Error):
+                dbapi_connection.execute("PRAGMA optimize")
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -11,14 +11,17 @@ from decimal import Decimal
 import sqlalchemy as sa
 from stdnum.cn import ric, uscc
 
+from models.account import Account
 from models.base import db, utcnow
 from models.enrollment import Enrollment
 from models.finance import Contribution, PensionAccount
 from models.person import Person
+from models.service import Application, ApplicationEvent, ServiceItem, recount_decisions
 from models.unit import Unit
-from rules.codes import InsuranceKind
+from rules.codes import AccountKind, InsuranceKind
 from rules.contribution import amounts
 from rules.identity import region_in_force
+from rules.workflow import IN_PROGRESS, State
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红娥玲芬燕彬斌宇浩凯"
@@ -56,9 +59,10 @@ def _insert(table, rows: Iterator[dict]) -> int:
 
 
 def seed_scale(people: int = 1_000_000, units: int = 100_000, period: str = "202610",
-               say: Callable[[str], None] = print) -> None:
+               say: Callable[[str], None] = print, filings: int = 1_000_000) -> None:
     """Add ``units`` units and ``people`` enrolled people, each with one period's
-    contributions and a pension account; every ID number passes ``rules.identity``."""
+    contributions and a pension account; every ID number passes ``rules.identity``. Then
+    ``filings`` filings with their events (``seed_filings``)."""
     rng = random.Random(2026)
     regions = _regions()
     now = utcnow()
@@ -123,6 +127,93 @@ def seed_scale(people: int = 1_000_000, units: int = 100_000, period: str = "202
                    "interest": Decimal("0"), "balance": personal * 10}
     _insert(PensionAccount, pension_rows())
     say(f"pension accounts: {people:,} in {time.perf_counter() - start:.0f} s")
-    db.session.execute(sa.text("ANALYZE"))  # fresh statistics for the query planner
-    db.session.commit()
+    if filings:
+        seed_filings(filings, say=say)
+    refresh_statistics()
     say(f"done in {time.perf_counter() - start:.0f} s")
+
+
+#: Shares of the seeded filings by state, out of 100: most were decided long ago.
+STATE_SHARES = [(State.COMPLETED, 70), (State.REJECTED, 8), (State.APPROVED, 6),
+                (State.WITHDRAWN, 2), (State.IN_REVIEW, 5), (State.SUBMITTED, 5),
+                (State.DRAFT, 3), (State.AWAITING_UNIT, 1)]
+#: Filings a day across the city, and the days the office takes to decide one.
+DAILY, OPEN_DAYS = 1000, 20
+#: States of filings made in the last OPEN_DAYS days.
+RECENT = [State.SUBMITTED] * 3 + [State.IN_REVIEW] * 3 + [State.APPROVED, State.REJECTED] + \
+    [State.COMPLETED] * 2
+
+
+def seed_filings(filings: int, say: Callable[[str], None] = print) -> None:
+    """Add ``filings`` filings by the synthetic units about their people, spread over three
+    years, with the events the timeline and the dashboard read (submit, decide)."""
+    rng = random.Random(18)
+    start = time.perf_counter()
+    now = utcnow()
+    units = db.session.execute(sa.select(sa.func.min(Unit.id), sa.func.max(Unit.id)).where(
+        Unit.unit_no.like("S%"))).one()
+    people = db.session.execute(sa.select(sa.func.min(Person.id), sa.func.max(Person.id))).one()
+    items = db.session.scalars(sa.select(ServiceItem.id)).all()
+    reviewers = db.session.scalars(sa.select(Account.id).where(
+        Account.kind == AccountKind.STAFF)).all()
+    if units[0] is None or not items or not reviewers:
+        raise ValueError("seed_filings needs synthetic units, service items and staff")
+    first = (db.session.scalar(sa.select(sa.func.max(Application.id))) or 0) + 1
+    states = [s for s, share in STATE_SHARES for _ in range(share)]
+    recent, span = RECENT, max(OPEN_DAYS * 2, filings // DAILY) * 86400
+    # Filings already there keep the latest days: these go before them, a longer history.
+    before = (db.session.scalar(sa.select(sa.func.count()).select_from(Application))
+              // DAILY) * 86400
+    events: list[dict] = []
+
+    def filing_rows():
+        for n in range(filings):
+            state = rng.choice(states)
+            filed = state not in (State.DRAFT, State.AWAITING_UNIT)
+            # A steady DAILY filings a day: more filings means a longer history, not a
+            # busier month. The office decides within OPEN_DAYS; older ones are decided.
+            at = now - dt.timedelta(seconds=before + rng.randrange(span))
+            if at > now - dt.timedelta(days=OPEN_DAYS):
+                state = rng.choice(recent)
+            elif state in IN_PROGRESS:
+                state = State.COMPLETED
+            decided = state in (State.COMPLETED, State.REJECTED, State.APPROVED)
+            app_id, reviewer = first + n, rng.choice(reviewers)
+            if filed:
+                events.append({"application_id": app_id, "revision": 1, "action": "submit",
+                               "from_state": "draft", "to_state": "submitted",
+                               "actor_id": None, "comment": "", "at": at, "payload": None})
+            if decided:
+                events.append({"application_id": app_id, "revision": 1,
+                               "action": "reject" if state == State.REJECTED else "approve",
+                               "from_state": "in_review", "to_state": state.value,
+                               "actor_id": reviewer, "comment": "",
+                               "at": at + dt.timedelta(days=3), "payload": None})
+            yield {"id": app_id, "item_id": rng.choice(items),
+                   "unit_id": rng.randint(*units), "institution_id": None,
+                   "subject_person_id": rng.randint(*people), "filed_by_id": None,
+                   "state": state.value, "payload": {}, "revision": 1, "step": 0,
+                   "submitted_at": at if filed else None,
+                   "deadline": (at + dt.timedelta(days=20)).date() if filed else None,
+                   "deadline_estimated": False,
+                   "decided_at": at + dt.timedelta(days=3) if decided else None,
+                   "decided_by_id": reviewer if decided else None, "client_token": None,
+                   "rating": None, "rating_comment": "", "rated_at": None, "courier": "",
+                   "tracking_no": "", "updated_at": at, "version": 1, "created_at": at}
+
+    count = 0
+    for batch in _batches(filing_rows()):
+        db.session.execute(sa.insert(Application.__table__), batch)
+        db.session.execute(sa.insert(ApplicationEvent.__table__), events)
+        count += len(batch)
+        events.clear()
+    recount_decisions()  # the events went in bulk, past the ORM's tally
+    db.session.commit()
+    say(f"filings: {count:,} with their events in {time.perf_counter() - start:.0f} s")
+
+
+def refresh_statistics() -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL: ANALYZE; SQLite: ANALYZE
+    then ``PRAGMA optimize`` keeps them current from then on)."""
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()

@@ -13,8 +13,8 @@ a filter on ``Person`` or ``Unit`` that the database answers from an index:
 
 Every indexed match is checked again with LIKE on the row itself, so both databases give
 exactly ``rules.search.matches``. Terms of 1-2 characters in an ID number, credit code or
-unit name are not indexed: they hit a large share of the rows, so the list reads them in
-order and stops at the page (``bounded``) instead of counting them.
+unit name, and names searched by one character, hit a large share of the rows: the list
+reads them in order and stops at the page (``bounded``) instead of counting them.
 """
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ GIN = [("ix_person_name_trgm", "person", "name gin_trgm_ops"),
        ("ix_unit_uscc_trgm", "unit", "uscc gin_trgm_ops"),
        ("ix_unit_unit_no_trgm", "unit", "unit_no gin_trgm_ops")]
 _FTS_TABLE = {Person: "person_trigram", Unit: "unit_trigram"}
+#: A character in more names than this is found faster by reading names in order (a page
+#: fills within a few thousand rows) than by fetching each of its rows from the index.
+DENSE = 5000
 
 
 def is_search_object(name: str | None) -> bool:
@@ -65,7 +68,9 @@ def bounded(model, search: Search | None) -> bool:
     without counting and reads rows in order until the page is full."""
     if search is None or search.exact or not search.short:
         return False
-    return not (model is Person and search.fields == ("name",) and search.term.isalnum())
+    if model is Person and search.fields == ("name",) and search.term.isalnum():
+        return len(search.term) == 1  # one character hits a large share of a city
+    return True
 
 
 def clause(model, search: Search):
@@ -86,6 +91,9 @@ def clause(model, search: Search):
         return check  # pg_trgm serves ILIKE
     if search.short:
         ids = _fts("person_chars", ("name",), " ".join(search.term))
+        if len(search.term) == 1 and db.session.scalar(sa.select(sa.func.count()).select_from(
+                ids.subquery())) > DENSE:
+            return check  # so common that reading rows in order fills a page at once
     else:
         ids = _fts(_FTS_TABLE[model], search.fields, search.term)
     return sa.and_(model.id.in_(ids), check)

@@ -61,3 +61,78 @@ def test_charting_library_is_served_by_the_app(as_staff, client):
     assert sources and not [s for s in sources if s.startswith(("http:", "https:", "//"))]
     assert any("chart.umd.js" in s for s in sources)
     assert client.get("/static/vendor/chartjs/chart.umd.js").status_code == 200
+
+
+def _counted_per_reviewer():
+    from models import Account, ApplicationEvent
+
+    return dict(db.session.execute(
+        sa.select(Account.display_name, sa.func.count()).join(
+            ApplicationEvent, ApplicationEvent.actor_id == Account.id)
+        .where(ApplicationEvent.action.in_(["approve", "reject"]))
+        .group_by(Account.display_name)).all())
+
+
+def test_the_reviewer_chart_counts_every_decision_as_it_is_made(as_staff):
+    from tests.helpers import review
+
+    client = as_staff("reviewer")
+    before = dict(zip(*[_charts(client.get("/admin/").get_data(as_text=True))["reviewers"][k]
+                        for k in ("labels", "values")], strict=True))
+    assert before == _counted_per_reviewer()
+    filing = db.session.scalar(sa.select(Application.id).where(
+        Application.state == "in_review").order_by(Application.id).limit(1))
+    review(client, filing, "approve", "材料齐全")
+    assert db.session.get(Application, filing).state != "in_review"
+    after = dict(zip(*[_charts(client.get("/admin/").get_data(as_text=True))["reviewers"][k]
+                       for k in ("labels", "values")], strict=True))
+    assert after == _counted_per_reviewer()
+    assert after["业务审核员"] == before["业务审核员"] + 1
+
+
+def test_a_regional_dashboard_counts_its_regions_decisions_only(as_staff):
+    from models import Account, ApplicationEvent, StaffRole, Unit
+
+    account = db.session.scalar(sa.select(Account).where(Account.username == "reviewer"))
+    region = "330902"
+    for role in db.session.scalars(sa.select(StaffRole).where(
+            StaffRole.account_id == account.id)):
+        role.region_code = region
+    db.session.commit()
+    charts = _charts(as_staff("reviewer").get("/admin/").get_data(as_text=True))
+    shown = dict(zip(charts["reviewers"]["labels"], charts["reviewers"]["values"], strict=True))
+    theirs = dict(db.session.execute(
+        sa.select(Account.display_name, sa.func.count()).join(
+            ApplicationEvent, ApplicationEvent.actor_id == Account.id)
+        .join(Application, Application.id == ApplicationEvent.application_id)
+        .join(Unit, Unit.id == Application.unit_id)
+        .where(ApplicationEvent.action.in_(["approve", "reject"]),
+               Unit.region_code.startswith(region))
+        .group_by(Account.display_name)).all())
+    assert shown == theirs and shown != _counted_per_reviewer()
+
+
+def _counted_per_state():
+    return dict(db.session.execute(sa.select(Application.state, sa.func.count()).group_by(
+        Application.state)).all())
+
+
+def test_the_state_tally_follows_every_filing_as_it_moves(as_staff):
+    from models.service import StateTally
+    from tests.helpers import review
+
+    def tally():
+        return {s: n for s, n in db.session.execute(
+            sa.select(StateTally.state, StateTally.filings)) if n}
+
+    assert tally() == _counted_per_state()
+    client = as_staff("reviewer")
+    filing = db.session.scalar(sa.select(Application.id).where(
+        Application.state == "in_review").order_by(Application.id).limit(1))
+    review(client, filing, "reject", "材料不齐，请补正")
+    assert db.session.get(Application, filing).state == "rejected"
+    assert tally() == _counted_per_state()
+    page = client.get("/admin/").get_data(as_text=True)
+    counted = _counted_per_state()
+    for state in ("submitted", "in_review", "rejected", "completed"):
+        assert f'data-state="{state}">{counted.get(state, 0)}<' in page

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from models import AuditEvent, Enrollment, Grant, Person, Unit, db
+from models import Application, AuditEvent, Enrollment, Grant, Person, Unit, db
 from models.audit import AuditIsAppendOnly, record
 from models.search import is_search_object
 from rules.identity import validate_mobile, validate_resident_id, validate_uscc
@@ -20,6 +20,12 @@ def test_migrations_match_the_models():
             "include_name": lambda name, *_: not is_search_object(name)})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_only_the_search_indexes_are_left_to_the_migrations():
+    assert is_search_object("person_trigram") and is_search_object("person_chars_data")
+    assert is_search_object("ix_person_name_trgm")
+    assert not is_search_object("person") and not is_search_object("ix_person_name")
 
 
 def test_demo_data_passes_every_validator():
@@ -65,7 +71,16 @@ def test_seed_scale_writes_valid_identifiers():
     from rules.identity import validate_resident_id
 
     before = db.session.scalar(sa.select(sa.func.max(Person.id)))
-    seed_scale(people=300, units=30, say=lambda _: None)
+    filed_before = db.session.scalar(sa.select(sa.func.max(Application.id)))
+    seed_scale(people=300, units=30, filings=400, say=lambda _: None)
+    filings = db.session.scalars(sa.select(Application).where(
+        Application.id > filed_before)).all()
+    assert len(filings) == 400 and {f.state for f in filings} >= {"completed", "submitted"}
+    for filing in filings:
+        actions = [e.action for e in filing.events]
+        assert ("submit" in actions) == (filing.submitted_at is not None)
+        assert bool({"approve", "reject"} & set(actions)) == (filing.decided_at is not None)
+        assert filing.unit.name.startswith("规模测试单位")
     people = db.session.scalars(sa.select(Person.id_no).where(Person.id > before)).all()
     assert len(people) == 300 and all(validate_resident_id(p) == p for p in people)
     codes = db.session.scalars(sa.select(Unit.uscc).where(Unit.name.like("规模测试单位%"))).all()

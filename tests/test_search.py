@@ -114,6 +114,23 @@ def test_a_short_code_is_paged_without_counting_every_row(as_staff):
     assert not [s for s in statements if "count(" in s and "from person" in s]
 
 
+def test_a_search_an_index_serves_is_counted(as_staff):
+    client = as_staff("clerk")
+    for term in ("0106", "王丽华", "丽华"):
+        statements = []
+
+        def capture(conn, cursor, statement, *args):
+            statements.append(statement.lower())
+
+        sa.event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert client.get("/admin/admin_person/", query_string={"search": term}
+                              ).status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", capture)
+        assert [s for s in statements if "count(" in s and "from person" in s], term
+
+
 def _regional_clerk(client, unit_uscc):
     region = db.session.scalar(sa.select(Unit.region_code).where(Unit.uscc == unit_uscc))
     account = db.session.scalar(sa.select(Account).where(Account.username == "clerk"))
@@ -148,3 +165,18 @@ def test_search_results_stay_in_the_actors_scope(client):
             search.clause(Person, person_search(term)), scope_clause(Person, actor))))
         mine = set(db.session.scalars(sa.select(Person.id).where(scope_clause(Person, actor))))
         assert found == _reference(Person, person_search, term) & mine
+
+
+@pytest.mark.parametrize("term", ["伟", "王", "娜"])
+def test_a_common_character_read_in_order_finds_the_same_people(term, monkeypatch):
+    _add_people()
+    monkeypatch.setattr(search, "DENSE", 0)  # as if the character were in half the city
+    assert _hits(Person, person_search, term) == _reference(Person, person_search, term)
+    assert search.bounded(Person, person_search(term))
+
+
+def test_a_search_of_spaces_is_no_error_and_lists_people(as_staff):
+    client = as_staff("clerk")
+    html = client.get("/admin/admin_person/", query_string={"search": "   "}).get_data(
+        as_text=True)
+    assert "张伟" in html or "王丽华" in html

@@ -209,9 +209,11 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return not any(k.startswith("flt") or k == "search" for k in request.args)
 
     def _apply_search(self, query, count_query, joins, count_joins, text):
-        wanted = self.search_rule(text) if self.search_rule else None
-        if wanted is None:
+        if not self.search_rule:
             return super()._apply_search(query, count_query, joins, count_joins, text)
+        wanted = self.search_rule(text)
+        if wanted is None:  # only spaces: nothing to look for
+            return query, count_query, joins, count_joins
         found = search.clause(self.model, wanted)
         return (query.filter(found), count_query.filter(found) if count_query is not None
                 else None, joins, count_joins)

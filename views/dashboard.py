@@ -5,6 +5,7 @@ from flask import url_for
 
 from models import Application, clock, dashboard
 from models.scope import scope_clause
+from rules.policy import staff_regions
 from rules.workflow import State
 
 
@@ -35,11 +36,12 @@ def staff_dashboard(index_view, actor):
     events = _view(admin, "admin_application_event")
     today = clock.today()
     mine = scope_clause(Application, actor)  # a regional role counts its regions only
-    states = dashboard.by_state(mine)
+    whole_office = staff_regions(actor) is None
+    states = dashboard.by_state(mine, whole_office=whole_office)
     state_urls = {s.value: filter_url("admin_application", review, "办件状态", "equals", s.value)
                   for s in State}
     days = dashboard.per_day(today, where=mine)
-    reviewers = dashboard.reviews_per_reviewer(mine)
+    reviewers = dashboard.reviews_per_reviewer(mine, whole_office=whole_office)
     day_name = str(review.column_labels.get("submitted_at", "提交时间"))
     shown = [s for s in State if s not in (State.DRAFT, State.AWAITING_UNIT)]
     charts = {
