@@ -22,13 +22,13 @@ from flask import (
     stream_with_context,
 )
 from flask_admin import expose
-from flask_babel import get_locale
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.contrib.sqla import typefmt as sqla_typefmt
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_loader
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.model import typefmt
 from flask_admin.model.fields import AjaxSelectField
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import StopValidation, ValidationError

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 from flask_admin.model import template as row_templates
 from jinja2 import pass_context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 #: Row actions whose macros use nothing of the row but its id.
 STOCK_ACTIONS = (row_templates.ViewRowAction, row_templates.ViewPopupRowAction,
@@ -101,4 +101,4 @@ def detail_cells(context, view, model, columns):
     return [(name, value) for (_, name), (_, value) in zip(columns, values, strict=True)]
 
 
-__all__ = ["list_rows", "detail_cells", "escape"]
+__all__ = ["list_rows", "detail_cells"]
