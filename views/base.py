@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     has_request_context,
     request,
     stream_with_context,
@@ -27,6 +28,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader, create_ajax_load
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.model import typefmt
 from flask_admin.model.fields import AjaxSelectField
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import StopValidation, ValidationError
@@ -43,6 +45,7 @@ from rules import permissions as p
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
+from views.chrome import admin_gettext
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
 from views.labels import LABELS, of_value, plain_first
@@ -218,6 +221,11 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return (query.filter(found), count_query.filter(found) if count_query is not None
                 else None, joins, count_joins)
 
+    def render(self, template, **kwargs):
+        # Flask-Admin's template strings, translated once per process (views.chrome).
+        self._template_args["_gettext"] = admin_gettext
+        return super().render(template, **kwargs)
+
     # --- what the view allows ------------------------------------------------------------
     def _handle_view(self, name, **kwargs):
         response = super()._handle_view(name, **kwargs)
@@ -299,6 +307,19 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return self._scope_relations(super().list_form(obj))
 
     # --- formatting ----------------------------------------------------------------------
+    def _get_filter_groups(self):
+        # The groups are fixed when the view is built (_refresh_filters_cache); only their
+        # lazy labels depend on the locale. Flask-Admin rebuilds them on every list page.
+        shown = self.__dict__.setdefault("_filter_groups_shown", {})
+        locale = str(get_locale())
+        if locale not in shown:
+            shown[locale] = super()._get_filter_groups()
+        return shown[locale]
+
+    def _refresh_filters_cache(self):
+        self.__dict__.pop("_filter_groups_shown", None)
+        return super()._refresh_filters_cache()
+
     def scaffold_filters(self, name):
         column = getattr(self.model, name, None) if isinstance(name, str) else None
         enum = _enum_of(column)
@@ -419,11 +440,16 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
 
 
 def request_bound(flag_of):
-    """A ``can_*`` property decided per request; True outside a request so caches build."""
+    """A ``can_*`` property decided once per request (a list page reads each several times);
+    True outside a request so caches build."""
     def getter(self):
         if not has_request_context():
             return True
-        return flag_of(self)
+        decided = g.setdefault("_request_bound", {})
+        key = (id(self), flag_of)
+        if key not in decided:
+            decided[key] = flag_of(self)
+        return decided[key]
     return property(getter)
 
 

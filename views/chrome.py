@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request, url_for
 
 from models.base import utcnow
 
@@ -22,6 +22,42 @@ def page_title(view) -> str:
     return str(getattr(view, "name", "") or "")
 
 
+def admin_static_url(console: str, filename: str, **kwargs) -> str:
+    """The URL of a console's static asset (Flask-Admin's ``admin_static.url``), built by
+    the router once per script root, console, file and version, then read from memory."""
+    key = (request.script_root, console, filename, tuple(sorted(kwargs.items())))
+    urls = current_app.extensions.setdefault("wangban_static_urls", {})
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(f"{console}.static", filename=filename, **kwargs)
+    return url
+
+
+#: Flask-Admin's template strings translated so far, by (locale, text, variables).
+_TRANSLATED: dict = {}
+TRANSLATED_KEPT = 10_000
+
+
+def admin_gettext(string: str, **variables) -> str:
+    """Flask-Admin's ``_gettext`` for its templates, each (locale, text, variables)
+    translated once per process: a page asks for some fifty, each of which costs Flask-Babel
+    a locale and catalogue lookup."""
+    from flask_admin import babel
+    from flask_babel import get_locale
+
+    try:
+        key = (str(get_locale()), string, tuple(sorted(variables.items())))
+        hash(key)
+    except TypeError:  # an unhashable variable: translate as Flask-Admin does
+        return babel.gettext(string, **variables)
+    text = _TRANSLATED.get(key)
+    if text is None:
+        if len(_TRANSLATED) >= TRANSLATED_KEPT:
+            _TRANSLATED.clear()
+        text = _TRANSLATED[key] = babel.gettext(string, **variables)
+    return text
+
+
 def init_app(app: Flask) -> None:
     """Serve the favicon at the address browsers ask for, and register the helpers."""
     icon = (Path(app.static_folder) / "favicon.ico").read_bytes()
@@ -35,9 +71,14 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["yes_no"] = yes_no
     app.jinja_env.globals["page_title"] = page_title
+    app.jinja_env.globals["admin_static_url"] = admin_static_url
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
+    from views.listing import detail_cells, list_rows
     from views.menus import menu_entries, menu_links
+
+    app.jinja_env.globals["list_rows"] = list_rows
+    app.jinja_env.globals["detail_cells"] = detail_cells
 
     app.jinja_env.globals["menu_entries"] = menu_entries
     app.jinja_env.globals["menu_links"] = menu_links

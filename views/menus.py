@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from flask import request
 from flask_admin.menu import BaseMenu
 
 from views.auth import current_actor
@@ -28,14 +29,19 @@ KEPT = 2048
 
 @dataclass(frozen=True)
 class Entry:
-    """A menu entry the actor may see, with its visible children if it is a category."""
+    """A menu entry the actor may see, with its visible children if it is a category.
+
+    ``views`` are the pages that make it the active entry; ``url`` is read once (a view's
+    URL, or a link's, under this script root); the name stays on ``item``, read per page.
+    """
 
     item: BaseMenu
     children: tuple[Entry, ...] = ()
-
-    @property
-    def is_category(self) -> bool:
-        return self.item.is_category()
+    is_category: bool = False
+    url: str | None = None
+    class_name: str = ""
+    target: str | None = None
+    views: tuple = ()
 
 
 def _decide(items) -> tuple[Entry, ...]:
@@ -44,9 +50,13 @@ def _decide(items) -> tuple[Entry, ...]:
         if item.is_category():
             children = _decide(item._children)
             if children:
-                entries.append(Entry(item, children))
+                entries.append(Entry(item, children, True, None, item.get_class_name() or "",
+                                     item.target,
+                                     tuple(v for c in children for v in c.views)))
         elif item.is_accessible() and item.is_visible():
-            entries.append(Entry(item))
+            view = getattr(item, "_view", None)
+            entries.append(Entry(item, (), False, item.get_url(), item.get_class_name() or "",
+                                 item.target, (view,) if view is not None else ()))
     return tuple(entries)
 
 
@@ -75,8 +85,8 @@ def visible_menus(admin) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
     kept = admin.__dict__.get("_kept_menus")
     if kept is None:
         kept = admin.__dict__.setdefault("_kept_menus", _Kept())
-    return kept.get(current_actor(), lambda: (_decide(admin.menu()),
-                                              _decide(admin.menu_links())))
+    key = (current_actor(), request.script_root)
+    return kept.get(key, lambda: (_decide(admin.menu()), _decide(admin.menu_links())))
 
 
 def menu_entries(admin) -> tuple[Entry, ...]:
