@@ -42,7 +42,8 @@ TARGETS = {
                         "tests/test_talent_filing.py"],
     "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
-                             "tests/test_review.py", "tests/test_accounts.py"],
+                             "tests/test_review.py", "tests/test_accounts.py",
+                             "tests/test_talent_filing.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no
