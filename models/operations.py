@@ -529,7 +529,6 @@ def issue_talent_code(by: By, recognition) -> Certificate:
         "level": str(recognition.level.value), "certificate_no": recognition.certificate_no,
         "recognised_on": str(recognition.recognised_on),
         "valid_until": str(recognition.valid_until)}, person_id=person.id)
-    db.session.flush()
     _audit(by, "certificate:talent_code", recognition,
            before={"codes": voided}, after={"code": certificate.code})
     return certificate

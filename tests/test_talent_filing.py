@@ -208,8 +208,8 @@ def test_a_unit_not_registered_cannot_be_chosen(person_client):
     assert _talent_count() == before
 
 
-def test_the_unit_search_is_the_filers_and_is_limited(app, person_client, unit_a=None):
-    app.config["RATELIMIT_UNIT_LOOKUP"] = "3 per minute"
+def test_the_unit_search_is_the_filers_and_is_limited(app, person_client, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_UNIT_LOOKUP", "3 per minute")
     for _ in range(3):
         assert person_client.get("/me/filing/units/?q=示例").status_code == 200
     assert person_client.get("/me/filing/units/?q=示例").status_code == 429
@@ -348,6 +348,12 @@ def test_my_certificate_has_a_qr_code_and_a_new_code_voids_the_old(person_client
     old = person_client.get(f"/verify/{first}").get_data(as_text=True)
     assert "已作废" in old and "真实有效" not in old
     assert "真实有效" in person_client.get(f"/verify/{second}").get_data(as_text=True)
+    from models import AuditEvent
+
+    audit = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "certificate:talent_code").order_by(AuditEvent.id)).all()
+    assert [(e.before["codes"], e.after["code"]) for e in audit] == [
+        ([], first), ([first], second)]
 
 
 def test_nobody_else_renews_or_reads_my_certificate(unit_a):
@@ -365,3 +371,25 @@ def test_nobody_else_renews_or_reads_my_certificate(unit_a):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate).where(
         Certificate.kind == "talent")) == 0
     assert mine is not None
+
+
+def test_the_operation_itself_refuses_another_persons_certificate(app):
+    """issue_talent_code asks the policy whoever calls it, not only through the page."""
+    import pytest
+
+    from models import Account, Certificate, TalentRecognition, clock
+    from models.auth import actor_for
+    from models.errors import Refusal
+    from models.operations import By, issue_talent_code
+
+    me = db.session.scalar(sa.select(Account).join(Person).where(
+        Person.id_no == PERSON, Account.kind == "individual"))
+    theirs = db.session.scalar(sa.select(TalentRecognition).join(Person).where(
+        Person.id_no != PERSON).limit(1))
+    with pytest.raises(Refusal, match="证书不存在"):
+        issue_talent_code(By(actor_for(me, clock.today())), theirs)
+    with pytest.raises(Refusal, match="证书不存在"):
+        issue_talent_code(By(actor_for(me, clock.today())), None)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate).where(
+        Certificate.kind == "talent")) == 0
