@@ -118,6 +118,12 @@ def test_a_filing_by_post_proposes_the_default_address_and_keeps_a_copy(unit_a):
     application = db.session.get(Application, filing_id(response))
     assert application.delivery_method == "post"
     assert application.delivery_address == "杭州市拱墅区教工路200号"
+    from models import AuditEvent
+
+    event = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "application:delivery_choice",
+        AuditEvent.object_id == str(application.id)))
+    assert event.after == {"method": "post", "address": "杭州市拱墅区教工路200号"}
     # Later edits of the address book do not rewrite where this filing goes.
     unit_a.post(f"/unit/settings/address/{second}/remove/",
                 data={"csrf_token": csrf_token(unit_a)})
