@@ -11,7 +11,7 @@ import secrets
 import sqlalchemy as sa
 
 from models import clock
-from models.account import Account, UnitRegistration, hash_password, verify_password
+from models.account import Account, UnitRegistration, hash_password
 from models.base import db, utcnow
 from models.enrollment import Enrollment
 from models.errors import Refusal

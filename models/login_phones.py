@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from models.accounts import PHONE_TAKEN, check_counter_person, phone_taken
 from models.account import Account
+from models.accounts import PHONE_TAKEN, check_counter_person, phone_taken
 from models.audit import record
 from models.base import db
 from models.errors import Refusal
 from models.person import Person
-from models.sms import CodeRefused, send_code, check_code
+from models.sms import CodeRefused, check_code, send_code
 from rules.identity import InvalidValue, validate_mobile
 from rules.phones import (
     NEW_PHONE,
-    OLD_PHONE,
     codes_needed,
     may_change_own_phone,
     may_change_phone_at_counter,

@@ -169,7 +169,8 @@ INSURANCE_KIND_SETS = [("110,210,310,410,510", "五险（养老、失业、医�
                        ("110,310,410", "养老、医疗、工伤")]
 #: 地市历史用户升级: the old systems whose accounts may be upgraded (the manual's three and the
 #: two cities' old halls this office took over); staff keep the list in 字典管理.
-LEGACY_SYSTEMS = [("JS_WB", "江苏省人社网办大厅"), ("JS_SBJ", "江苏省社会保险基金管理中心网上业务大厅"),
+LEGACY_SYSTEMS = [("JS_WB", "江苏省人社网办大厅"),
+                  ("JS_SBJ", "江苏省社会保险基金管理中心网上业务大厅"),
                   ("TZ_WB", "泰州市人社网办大厅"), ("HZ_WB", "杭州社保旧网办"),
                   ("ZS_WB", "舟山人社旧网办")]
 

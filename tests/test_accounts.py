@@ -939,7 +939,8 @@ def _cancelled_unit(prefix, name, unit_no):
 
 def test_the_old_system_is_chosen_from_the_configured_list(client):
     page = client.get("/upgrade").get_data(as_text=True)
-    for name in ("江苏省人社网办大厅", "江苏省社会保险基金管理中心网上业务大厅", "泰州市人社网办大厅"):
+    for name in ("江苏省人社网办大厅", "江苏省社会保险基金管理中心网上业务大厅",
+                 "泰州市人社网办大厅"):
         assert name in page
     typed = _post(client, "/upgrade", old_system="随便写的系统", old_login="x", secret="y")
     assert typed.status_code == 200 and "原系统账号或密码有误" not in typed.get_data(as_text=True)

@@ -2,6 +2,7 @@
 duplicates never answer 500 at login and are listed for staff."""
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import sqlalchemy as sa
@@ -204,3 +205,31 @@ def test_the_auditor_sees_the_shared_list_without_the_fix(as_staff):
     auditor = as_staff("auditor")
     page = auditor.get("/admin/shared-phones/").get_data(as_text=True)
     assert "fix-phone" not in page and "请受理窗口人员办理" in page
+
+
+def test_only_the_holder_changes_his_own_phone_online():
+    """The operation asks the policy with the person it changes, whatever a view passes."""
+    import pytest
+
+    from models import Account
+    from models.auth import actor_for
+    from models.errors import Refusal
+    from models.login_phones import change_own_phone, send_change_codes
+    from models.operations import By
+
+    other = registered_individual(507)
+    zhang = db.session.scalar(sa.select(Person).where(Person.id_no == PERSON))
+    account = db.session.scalar(sa.select(Account).where(Account.person_id == zhang.id,
+                                                         Account.kind == "individual"))
+    by = By(actor_for(account, dt.date.today()), "张伟")
+    sent = _count(SmsOutbox)
+    for attempt in (lambda: send_change_codes(by, other, NEW_PHONE),
+                    lambda: change_own_phone(by, other, NEW_PHONE, new_code="123456",
+                                             old_code="123456")):
+        with pytest.raises(Refusal) as refused:
+            attempt()
+        assert refused.value.status == 403
+    assert _count(SmsOutbox) == sent and _phone_of(other.id_no) == other.phone
+    staff = db.session.scalar(sa.select(Account).where(Account.kind == "staff").limit(1))
+    with pytest.raises(Refusal):
+        send_change_codes(By(actor_for(staff, dt.date.today()), "admin"), zhang, NEW_PHONE)

@@ -118,6 +118,12 @@ def test_a_filing_by_post_proposes_the_default_address_and_keeps_a_copy(unit_a):
     application = db.session.get(Application, filing_id(response))
     assert application.delivery_method == "post"
     assert application.delivery_address == "杭州市拱墅区教工路200号"
+    from models import AuditEvent
+
+    event = db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "application:delivery_choice",
+        AuditEvent.object_id == str(application.id)))
+    assert event.after == {"method": "post", "address": "杭州市拱墅区教工路200号"}
     # Later edits of the address book do not rewrite where this filing goes.
     unit_a.post(f"/unit/settings/address/{second}/remove/",
                 data={"csrf_token": csrf_token(unit_a)})
@@ -154,3 +160,35 @@ def test_a_filing_cannot_be_sent_to_another_units_address(unit_a, client):
         "delivery_method": "post", "delivery_address": str(theirs.id)})
     assert "快递寄送请选择收件地址" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before
+    unknown = new_filing(unit_a, "unit", "SB_ENROLL", {
+        "name": "快递新人", "phone": "13912340002", "start_date": "2026-11-01", "wage": "8000",
+        "insurance_kinds": "110,210,310,410,510", "id_no": fresh_id_no(64),
+        "delivery_method": "pigeon"})
+    assert unknown.status_code == 200 and "请选择结果领取方式" in unknown.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == before
+
+
+def test_the_delivery_choice_of_a_filing_already_submitted_is_refused(unit_a):
+    """models.deliveries asks the policy itself: once submitted, the choice stays."""
+    import datetime as dt
+
+    import pytest
+
+    from models import Account
+    from models.auth import actor_for
+    from models.deliveries import choose_delivery
+    from models.errors import Refusal
+    from models.operations import By
+    from tests.conftest import REP_A
+
+    address = _address(unit_a, "杭州市西湖区文三路100号")
+    unit = _unit_a()
+    submitted = db.session.scalar(sa.select(Application).where(
+        Application.unit_id == unit.id, Application.state == State.SUBMITTED).limit(1))
+    account = db.session.scalar(sa.select(Account).join(Account.person).where(
+        Account.unit_id == unit.id, Account.kind == "unit_member").filter_by(id_no=REP_A))
+    by = By(actor_for(account, dt.date.today()), "王丽华")
+    with pytest.raises(Refusal) as refused:
+        choose_delivery(by, submitted, "post", address)
+    assert refused.value.status == 403
+    assert submitted.delivery_method == "window" and submitted.delivery_address == ""

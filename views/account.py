@@ -20,6 +20,9 @@ from models.accounts import (
 )
 from models.audit import record
 from models.errors import Refusal
+from models.login_phones import change_own_phone, send_change_codes
+from models.operations import By
+from models.sms import CodeRefused, SmsLimited, check_code, send_code
 from models.upgrade import (
     check_legacy,
     choose_units,
@@ -27,9 +30,6 @@ from models.upgrade import (
     upgradable,
     upgrade_legacy,
 )
-from models.login_phones import change_own_phone, send_change_codes
-from models.operations import By
-from models.sms import CodeRefused, SmsLimited, check_code, send_code
 from rules.codes import AccountKind, GrantLevel, IdType
 from rules.delegation import DelegationRefused
 from rules.identity import InvalidValue, validate_mobile, validate_resident_id, validate_uscc

@@ -6,8 +6,8 @@ from flask_admin import BaseView, expose
 
 from models.phones import shared_phones
 from rules import permissions as p
-from rules.phones import may_change_phone_at_counter
 from rules.codes import AccountKind
+from rules.phones import may_change_phone_at_counter
 from views.auth import current_actor
 from views.base import KindGate
 

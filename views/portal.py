@@ -11,8 +11,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from models import Person, ServiceItem, TalentRecognition, clock, db
-from models.notice import Notice, NoticeKind, is_public, public_notices
 from models.codes import choices_of
+from models.notice import Notice, NoticeKind, is_public, public_notices
 from rules.portal import FORMS, QUERIES, SECTIONS
 from views.certificates import FONT
 from views.security import limit_lookup

@@ -35,9 +35,9 @@ from models.account import hash_password
 from models.accounts import import_legacy
 from models.audit import record
 from models.codes import labels_of
-from models.upgrade import legacy_systems
 from models.imports import BadFile, check_rows, read_table
 from models.sms import shown_text
+from models.upgrade import legacy_systems
 from rules import permissions as p
 from rules.codes import AccountKind, kinds_label
 from rules.search import person_search, unit_search
