@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, g, request, url_for
 
 from models.base import utcnow
 
@@ -46,7 +46,10 @@ def admin_gettext(string: str, **variables) -> str:
     from flask_babel import get_locale
 
     try:
-        key = (str(get_locale()), string, tuple(sorted(variables.items())))
+        locale = g.get("_admin_locale")
+        if locale is None:
+            locale = g._admin_locale = str(get_locale())
+        key = (locale, string, tuple(sorted(variables.items())))
         hash(key)
     except TypeError:  # an unhashable variable: translate as Flask-Admin does
         return babel.gettext(string, **variables)
