@@ -187,15 +187,16 @@ def _section(client, kind):
 
 def test_personal_and_unit_sections_list_the_items_each_may_file(client):
     personal, unit = _section(client, "personal"), _section(client, "unit")
-    # 人才认定备案 is filed by both (the person prepares it, his unit submits it).
+    # 人才认定备案 is the individual's alone (manual 003); his unit only forwards it.
     assert "个人办事" in personal and "人才认定备案" in personal
     assert "社会保险职工参保登记" not in personal
     assert "单位办事" in unit and "社会保险职工参保登记" in unit and "劳动合同" in unit
-    assert "人才认定备案" in unit
+    assert "人才认定备案" not in unit
     talent = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.code == "RC_TALENT"))
     talent.filer = "unit"
     db.session.commit()
     assert "人才认定备案" not in _section(client, "personal")
+    assert "人才认定备案" in _section(client, "unit")
     assert client.get("/portal/section/nobody/").status_code == 404
 
 
