@@ -1,0 +1,176 @@
+"""What the RQ worker runs: background jobs by id (``run_job``), inside the app.
+
+The same functions run in the asking request when there is no Redis (the embedded default),
+so a job behaves the same everywhere. Each job calls the project's own import and export
+code (views.imports.check_upload_as_batch, models.operations.save_batch, a list view's
+export_stream), asks the policy as its owner (his actor is rebuilt from the account as at
+login: a grant revoked since refuses the job), and commits its writes in one transaction
+with its ``done`` state: re-run after an interruption, it finds nothing written or the job
+done, and never files twice.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+from flask import Flask, current_app, g, has_app_context
+
+from models import db, storage
+from models import jobs as job_records
+from models.account import Account
+from models.auth import LoginRefused, actor_for
+from models.clock import today
+from models.errors import Refusal
+from models.jobs import Job, Progress
+from models.service import ImportBatch, ServiceItem
+from rules import permissions as p
+from rules.codes import JobKind, JobState
+from rules.eligibility import Refused
+
+log = logging.getLogger("wangban.jobs")
+_app: Flask | None = None
+
+
+def _the_app() -> Flask:
+    global _app
+    if _app is None:
+        from app import create_app
+
+        _app = create_app()
+    return _app
+
+
+def run_job(job_id: int) -> str:
+    """Claim and run one job (the RQ entry point); returns its final state."""
+    if has_app_context():
+        return _run(job_id)
+    with _the_app().app_context():
+        try:
+            return _run(job_id)
+        finally:
+            db.session.remove()
+
+
+def _run(job_id: int) -> str:
+    job = job_records.claim(job_id)
+    if job is None:  # finished, or another worker has it
+        state = db.session.get(Job, job_id)
+        return state.state.value if state else "missing"
+    log.info("job %s (%s) attempt %s", job.id, job.kind.value, job.attempts)
+    try:
+        account = db.session.get(Account, job.account_id)
+        by = job_records_by(account)
+        if job.kind == JobKind.IMPORT:
+            _run_import(job, by)
+        else:
+            _run_export(job, account, by.actor)
+        db.session.commit()
+    except (Refusal, Refused, LoginRefused) as refused:
+        job_records.fail(job_id, str(refused) or "无权办理")
+    except Exception:
+        log.exception("job %s failed", job_id)
+        job_records.fail(job_id, "处理时发生错误，请稍后重试或联系管理员")
+    return db.session.get(Job, job_id).state.value
+
+
+def job_records_by(account: Account):
+    """The job owner's By, from his account as a login would build it."""
+    from models.operations import By
+
+    return By(actor_for(account, today()), str(account), "后台任务")
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+def _run_import(job: Job, by) -> None:
+    params = job.params
+    if params.get("step") == "save":
+        _save(job, by)
+        return
+    item = db.session.get(ServiceItem, params["item_id"])
+    if item is None or not item.active or \
+            not p.may_handle_item(by.actor.grant_level, by.actor.grant_items, item.code):
+        raise Refusal("无权办理该业务的批量导入", 403)
+    with storage.open(params["file_key"]) as handle:
+        data = handle.read()
+    from views.imports import check_upload_as_batch
+
+    checked = Progress(job.id, "rows_checked", job.rows_total, span=(0, 90))
+    batch = check_upload_as_batch(by, item, params.get("file_name") or "upload", data,
+                                  progress=checked)
+    db.session.flush()
+    job.rows_checked = batch.rows_total
+    job.rows_written = batch.rows_good + batch.rows_bad
+    job.rows_total = batch.rows_total
+    job_records.finish(job, {"batch_id": batch.id, "good": batch.rows_good,
+                             "bad": batch.rows_bad, "progress_updates": checked.updates})
+    db.session.commit()
+    storage.delete(params["file_key"])
+
+
+def _save(job: Job, by) -> None:
+    """保存 a large batch: save_batch claims the batch in the same transaction that files it
+    and marks this job done, so a run that dies leaves the batch unfiled and the job
+    re-runnable, and a batch already filed is refused (never filed again)."""
+    from models.operations import save_batch
+
+    batch = db.session.get(ImportBatch, job.params["batch_id"])
+    if batch is None:
+        raise Refusal("批次不存在", 404)
+    application = save_batch(by, batch)
+    job.rows_checked = job.rows_written = len(batch.rows)
+    job_records.finish(job, {"application_id": application.id, "batch_id": batch.id})
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+class _Reader(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks (storage.save reads it)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._left = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._left:
+            self._left = next(self._chunks, b"")
+            if not self._left:
+                return 0
+        n = min(len(buffer), len(self._left))
+        buffer[:n], self._left = self._left[:n], self._left[n:]
+        return n
+
+
+def _view_of(endpoint: str):
+    for admin in current_app.extensions["consoles"].values():
+        for view in admin._views:
+            if view.endpoint == endpoint:
+                return view
+    raise Refusal("导出的列表不存在", 404)
+
+
+def _run_export(job: Job, account: Account, actor) -> None:
+    """The list view's own export (its scope, filters, masking), as its owner, to storage."""
+    params = job.params
+    view = _view_of(params["endpoint"])
+    key = f"exports/{job.id}-{params['token']}.{params['export_type']}"
+    with current_app.test_request_context(params["path"], query_string=[
+            tuple(pair) for pair in params["args"]]):
+        g._login_user, g.actor = account, actor
+        if not view.is_accessible() or not view.can_export:
+            raise Refusal("无权导出该列表", 403)
+        written = Progress(job.id, "rows_written", job.rows_total)
+        size = storage.save(key, io.BufferedReader(_Reader(
+            view.export_stream(params["export_type"], progress=written)), storage.CHUNK))
+        file_name = view.get_export_name(params["export_type"])
+    job = db.session.get(Job, job.id)
+    job.rows_checked = job.rows_written = written.count
+    job_records.finish(job, {"key": key, "file_name": file_name, "size": size,
+                             "progress_updates": written.updates},
+                       hours=current_app.config.get("EXPORT_FILE_HOURS", 24))
+
+
+__all__ = ["JobState", "run_job"]
