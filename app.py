@@ -36,6 +36,10 @@ def _secret_key(instance: Path) -> str:
 def _request_writes() -> bool:
     """A request that may write: its SQLite transactions take the write lock up front.
     That is every POST, and a GET whose view says it writes (``models.base.writes_on_get``)."""
+    import tasks
+
+    if tasks.writing():  # a background job: it writes its result at the end
+        return True
     if not has_request_context():
         return False
     if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -122,6 +126,16 @@ def _register_commands(app: Flask) -> None:
         added = load_catalogue()
         db.session.commit()
         click.echo(f"事项目录：新增{len(added)}项" + (f"（{'、'.join(added)}）" if added else ""))
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="stop when the queue is empty")
+    def worker_command(burst: bool) -> None:
+        """Run background jobs from Redis (REDIS_URL): long imports, exports, scheduled work."""
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL 未设置：没有 Redis 时任务在请求中直接执行，无需 worker")
+        import tasks
+
+        tasks.work(burst=burst)
 
     @app.cli.command("seed-demo-if-empty")
     def seed_demo_if_empty() -> None:

@@ -62,6 +62,8 @@ class Settings:
     EXPORT_FILE_HOURS: int = 24
     #: A running job whose worker wrote no progress for this long is run again.
     JOB_STALE_SECONDS: int = 120
+    #: The RQ queue jobs go to (several deployments may share one Redis database).
+    JOB_QUEUE: str = "wangban"
     #: gunicorn (``make serve``): worker processes, worker class, threads per worker, address.
     WEB_CONCURRENCY: int = 2
     GUNICORN_WORKER_CLASS: str = "gthread"
@@ -118,6 +120,7 @@ class Settings:
             "EXPORT_JOB_ROWS": self.EXPORT_JOB_ROWS,
             "EXPORT_FILE_HOURS": self.EXPORT_FILE_HOURS,
             "JOB_STALE_SECONDS": self.JOB_STALE_SECONDS,
+            "JOB_QUEUE": self.JOB_QUEUE,
         }
         if self.DATABASE_URL:
             config["SQLALCHEMY_DATABASE_URI"] = self.DATABASE_URL

@@ -30,6 +30,8 @@ from rules.eligibility import Refused
 
 log = logging.getLogger("wangban.jobs")
 _app: Flask | None = None
+#: True in a ``flask worker`` process: jobs run in its app context, one after another.
+_worker_context = False
 
 
 def _the_app() -> Flask:
@@ -41,8 +43,19 @@ def _the_app() -> Flask:
     return _app
 
 
+def writing() -> bool:
+    """True in a worker process: each job's transaction will write (on SQLite it takes the
+    write lock up front, as a POST does, so its final write never meets a stale snapshot)."""
+    return _worker_context
+
+
 def run_job(job_id: int) -> str:
     """Claim and run one job (the RQ entry point); returns its final state."""
+    if _worker_context:
+        try:
+            return _run(job_id)
+        finally:
+            db.session.remove()  # the next job starts with a fresh session
     if has_app_context():
         return _run(job_id)
     with _the_app().app_context():
@@ -173,4 +186,24 @@ def _run_export(job: Job, account: Account, actor) -> None:
                        hours=current_app.config.get("EXPORT_FILE_HOURS", 24))
 
 
-__all__ = ["JobState", "run_job"]
+# --- the worker ------------------------------------------------------------------------------
+
+def work(burst: bool = False) -> None:
+    """``flask worker`` (make worker): jobs left running by a worker that died are queued
+    again, then RQ's worker runs the queue's jobs (and the scheduled work) one at a time in
+    this process, inside the app. ``burst``: stop when the queue is empty."""
+    global _worker_context
+    from rq import SimpleWorker
+
+    _worker_context = True
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    again = job_records.requeue_stale()
+    if again:
+        log.warning("jobs queued again after an interrupted run: %s", again)
+    db.session.remove()
+    worker = SimpleWorker([job_records.queue()], connection=job_records.redis_connection())
+    worker.work(burst=burst, logging_level="INFO")
+
+
+__all__ = ["JobState", "run_job", "work"]

@@ -93,7 +93,7 @@ def queue():
     """The RQ queue jobs go to (REDIS_URL must be set)."""
     from rq import Queue
 
-    return Queue(QUEUE, connection=redis_connection())
+    return Queue(current_app.config.get("JOB_QUEUE") or QUEUE, connection=redis_connection())
 
 
 def queued_elsewhere() -> bool:
@@ -122,6 +122,8 @@ def _stale_before() -> dt.datetime:
 def claim(job_id: int) -> Job | None:
     """Take the job to run it: a queued one, or a running one whose worker stopped beating.
     None when it is finished or another worker is running it."""
+    if _beating(job_id):
+        return None  # its worker is alive and working on it
     now = utcnow()
     taken = db.session.execute(sa.update(Job).where(
         Job.id == job_id, sa.or_(Job.state == JobState.QUEUED, sa.and_(
@@ -130,18 +132,52 @@ def claim(job_id: int) -> Job | None:
         .values(state=JobState.RUNNING, attempts=Job.attempts + 1, started_at=now,
                 heartbeat_at=now, error="")).rowcount
     db.session.commit()
-    return db.session.get(Job, job_id) if taken else None
+    if not taken:
+        return None
+    if current_app.config.get("REDIS_URL"):
+        redis_connection().delete(_progress_key(job_id))  # an earlier attempt's counts
+    return db.session.get(Job, job_id)
+
+
+def _progress_key(job_id: int) -> str:
+    """Namespaced by the queue, so deployments sharing a Redis keep apart."""
+    return f"{current_app.config.get('JOB_QUEUE') or QUEUE}:job:{job_id}:progress"
 
 
 def progress(job_id: int, **values) -> None:
-    """Record progress (and beat the heart) on a connection of its own, so the job's own
-    transaction stays open and uncommitted. A job run in the asking request (no Redis)
-    has no one watching: nothing is written."""
+    """Record progress and beat the heart in Redis, which every server reads: the job's
+    own database transaction stays open and nobody else writes its row meanwhile (on
+    SQLite a second writer would make the job's snapshot stale). A job run in the asking
+    request (no Redis) has no one watching: nothing is written."""
     if not queued_elsewhere():
         return
-    with db.engine.begin() as connection:
-        connection.execute(sa.update(Job).where(Job.id == job_id).values(
-            heartbeat_at=utcnow(), **values))
+    key = _progress_key(job_id)
+    with redis_connection().pipeline() as pipe:
+        pipe.hset(key, mapping={**values, "beat": time.time()})
+        pipe.expire(key, 86400)
+        pipe.execute()
+
+
+def live(job_id: int) -> dict:
+    """The progress a running job's worker last recorded ({} if none)."""
+    if not current_app.config.get("REDIS_URL"):
+        return {}
+    raw = redis_connection().hgetall(_progress_key(job_id))
+    return {k.decode(): float(v) if k == b"beat" else int(v) for k, v in raw.items()}
+
+
+def status(job: Job) -> dict:
+    """A job's state and counts, a running one's from its worker's latest progress."""
+    shown = job.status()
+    if not job.finished:
+        shown.update({k: v for k, v in live(job.id).items() if k in shown})
+    return shown
+
+
+def _beating(job_id: int) -> bool:
+    beat = live(job_id).get("beat")
+    return beat is not None and time.time() - beat < \
+        current_app.config.get("JOB_STALE_SECONDS", 120)
 
 
 class Progress:
@@ -185,9 +221,10 @@ def stale_jobs() -> list[int]:
     """Jobs whose worker died (running, no heartbeat for JOB_STALE_SECONDS) or whose queue
     entry was lost (queued that long ago): they are run again."""
     before = _stale_before()
-    return list(db.session.scalars(sa.select(Job.id).where(sa.or_(
+    return [job_id for job_id in db.session.scalars(sa.select(Job.id).where(sa.or_(
         sa.and_(Job.state == JobState.RUNNING, Job.heartbeat_at < before),
-        sa.and_(Job.state == JobState.QUEUED, Job.created_at < before))).order_by(Job.id)))
+        sa.and_(Job.state == JobState.QUEUED, Job.created_at < before))).order_by(Job.id))
+        if not _beating(job_id)]
 
 
 def requeue_stale(submit_one: Callable[[int], None] | None = None) -> list[int]:

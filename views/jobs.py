@@ -54,12 +54,13 @@ class JobDesk(KindGate, BaseView):
     def job(self, job_id):
         job = self._job(job_id)
         return self.render("jobs/job.html", job=job, title=self.name, now=utcnow(),
+                           status=job_records.status(job),
                            batch_endpoint="unit_import.batch")
 
     @expose("/<int:job_id>/status/")
     def status(self, job_id):
         job = self._job(job_id)
-        status = job.status()
+        status = job_records.status(job)
         if job.state == JobState.DONE:
             status["done_url"] = url_for(".job", job_id=job.id)
         return jsonify(status)
