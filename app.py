@@ -137,6 +137,28 @@ def _register_commands(app: Flask) -> None:
 
         tasks.work(burst=burst)
 
+    @app.cli.command("scheduler")
+    def scheduler_command() -> None:
+        """Enqueue the scheduled work for the workers at its times (RQ cron; run one)."""
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL 未设置：请用 cron 定时运行 flask run-scheduled")
+        import tasks
+
+        tasks.schedule()
+
+    @app.cli.command("run-scheduled")
+    @click.argument("names", nargs=-1)
+    def run_scheduled_command(names: tuple[str, ...]) -> None:
+        """Run the scheduled work now, every task or those named (for cron users)."""
+        import tasks
+
+        unknown = set(names) - set(tasks.SCHEDULE)
+        if unknown:
+            raise click.ClickException(f"没有这些定时任务：{'、'.join(sorted(unknown))}；"
+                                       f"可用：{'、'.join(tasks.SCHEDULE)}")
+        for name in names or tasks.SCHEDULE:
+            click.echo(tasks.run_scheduled(name))
+
     @app.cli.command("seed-demo-if-empty")
     def seed_demo_if_empty() -> None:
         """Load the demo data only when the database has no units yet (used by make run)."""

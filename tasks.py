@@ -186,6 +186,92 @@ def _run_export(job: Job, account: Account, actor) -> None:
                        hours=current_app.config.get("EXPORT_FILE_HOURS", 24))
 
 
+# --- scheduled work ---------------------------------------------------------------------------
+
+def _requeue() -> list[int]:
+    return job_records.requeue_stale()
+
+
+def _expire_grants() -> list[int]:
+    from models.scheduled import expire_grants
+
+    return expire_grants(today())
+
+
+def _remind() -> int:
+    from models.scheduled import count_reminders
+
+    return count_reminders(today())
+
+
+def _purge_exports() -> list[int]:
+    from models.base import utcnow
+    from models.scheduled import purge_exports
+
+    return purge_exports(utcnow())
+
+
+def _purge_sms_codes() -> int:
+    from models.base import utcnow
+    from models.scheduled import purge_sms_codes
+
+    return purge_sms_codes(utcnow())
+
+
+#: name → (what it does, cron expression in UTC, or an interval in seconds).
+SCHEDULE = {
+    "requeue-stale-jobs": (_requeue, 60),
+    "expire-grants": (_expire_grants, "5 16 * * *"),  # 00:05 Beijing time
+    "deadline-reminders": (_remind, "0 * * * *"),
+    "purge-exports": (_purge_exports, 3600),
+    "purge-sms-codes": (_purge_sms_codes, "20 16 * * *"),
+}
+
+
+def run_scheduled(name: str) -> str:
+    """Run one scheduled task now, log what it did and commit (RQ runs it by name)."""
+    def once() -> str:
+        task, _ = SCHEDULE[name]
+        try:
+            outcome = task()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("scheduled %s failed", name)
+            raise
+        log.info("scheduled %s: %s", name, outcome)
+        return f"{name}: {outcome}"
+
+    if _worker_context:
+        try:
+            return once()
+        finally:
+            db.session.remove()
+    if has_app_context():
+        return once()
+    with _the_app().app_context():
+        try:
+            return once()
+        finally:
+            db.session.remove()
+
+
+def schedule() -> None:
+    """``flask scheduler`` (make scheduler): RQ's cron scheduler enqueues each task for the
+    workers at its time. Run one per deployment (two would only run each task twice)."""
+    from rq.cron import CronScheduler
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    scheduler = CronScheduler(connection=job_records.redis_connection())
+    queue_name = job_records.queue().name
+    for name, (_, when) in SCHEDULE.items():
+        timing = {"interval": when} if isinstance(when, int) else {"cron": when}
+        scheduler.register(run_scheduled, queue_name, args=(name,), name=name, **timing)
+    scheduler.start()
+
+
 # --- the worker ------------------------------------------------------------------------------
 
 def work(burst: bool = False) -> None:
