@@ -42,6 +42,8 @@ TARGETS = {
     "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py"],
+    "models/scheduled.py": ["tests/test_scheduled.py"],
+    "models/jobs.py": ["tests/test_jobs.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no
