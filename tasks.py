@@ -32,6 +32,8 @@ log = logging.getLogger("wangban.jobs")
 _app: Flask | None = None
 #: True in a ``flask worker`` process: jobs run in its app context, one after another.
 _worker_context = False
+#: True while an export job streams its rows: a long read that takes no write lock.
+_reading = False
 
 
 def _the_app() -> Flask:
@@ -46,7 +48,7 @@ def _the_app() -> Flask:
 def writing() -> bool:
     """True in a worker process: each job's transaction will write (on SQLite it takes the
     write lock up front, as a POST does, so its final write never meets a stale snapshot)."""
-    return _worker_context
+    return _worker_context and not _reading
 
 
 def run_job(job_id: int) -> str:
@@ -166,8 +168,26 @@ def _view_of(endpoint: str):
 
 
 def _run_export(job: Job, account: Account, actor) -> None:
-    """The list view's own export (its scope, filters, masking), as its owner, to storage."""
+    """The list view's own export (its scope, filters, masking), as its owner, to storage.
+    The rows are read in a transaction of their own that takes no write lock (on SQLite
+    the web servers keep writing meanwhile); the job's result is written after it."""
+    global _reading
     params = job.params
+    db.session.commit()
+    _reading = True
+    try:
+        size, file_name, written, key = _export_file(job, account, actor, params)
+        db.session.commit()
+    finally:
+        _reading = False
+    job = db.session.get(Job, job.id)
+    job.rows_checked = job.rows_written = written.count
+    job_records.finish(job, {"key": key, "file_name": file_name, "size": size,
+                             "progress_updates": written.updates},
+                       hours=current_app.config.get("EXPORT_FILE_HOURS", 24))
+
+
+def _export_file(job: Job, account: Account, actor, params: dict):
     view = _view_of(params["endpoint"])
     key = f"exports/{job.id}-{params['token']}.{params['export_type']}"
     with current_app.test_request_context(params["path"], query_string=[
@@ -179,11 +199,7 @@ def _run_export(job: Job, account: Account, actor) -> None:
         size = storage.save(key, io.BufferedReader(_Reader(
             view.export_stream(params["export_type"], progress=written)), storage.CHUNK))
         file_name = view.get_export_name(params["export_type"])
-    job = db.session.get(Job, job.id)
-    job.rows_checked = job.rows_written = written.count
-    job_records.finish(job, {"key": key, "file_name": file_name, "size": size,
-                             "progress_updates": written.updates},
-                       hours=current_app.config.get("EXPORT_FILE_HOURS", 24))
+    return size, file_name, written, key
 
 
 # --- scheduled work ---------------------------------------------------------------------------

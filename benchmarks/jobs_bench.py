@@ -1,6 +1,6 @@
 """A 50,000-row import and a 100,000-row xlsx export run as background jobs, end to end.
 
-    .venv/bin/python -m benchmarks.jobs_bench [redis://127.0.0.1:6379/3]
+    .venv/bin/python -m benchmarks.jobs_bench [redis://127.0.0.1:6379/3] [database copy]
 
 A real gunicorn server (one worker) and a real ``flask worker`` on one SQLite file (the
 demo data plus 100,000 enrollments of the first unit) and Redis; the client uploads and
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -65,7 +66,10 @@ def _reset_peaks(pids: list[int]) -> None:
 def _follow(client: httpx.Client, base: str, job_url: str) -> tuple[dict, int]:
     seen = set()
     while True:
-        status = client.get(f"{base}{job_url}status/").json()
+        answer = client.get(f"{base}{job_url}status/")
+        assert answer.headers.get("content-type", "").startswith("application/json"), \
+            (job_url, answer.status_code, answer.text[:300])
+        status = answer.json()
         seen.add((status["rows_checked"], status["rows_written"], status["percent"]))
         if status["finished"]:
             return status, len(seen)
@@ -76,11 +80,16 @@ def _token(client: httpx.Client, url: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(url).text).group(1)
 
 
-def main(redis_url: str) -> None:
+def main(redis_url: str, kept: str | None = None) -> None:
     folder = Path(tempfile.mkdtemp())
     database = folder / "jobs.sqlite3"
-    print(f"building the database ({EXPORT_ROWS:,} extra enrollments) …", flush=True)
-    build(database, EXPORT_ROWS)
+    if kept and Path(kept).exists():  # a database an earlier run built (and kept)
+        shutil.copy(kept, database)
+    else:
+        print(f"building the database ({EXPORT_ROWS:,} extra enrollments) …", flush=True)
+        build(database, EXPORT_ROWS)
+        if kept:
+            shutil.copy(database, kept)
     port = _port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": redis_url,
@@ -123,7 +132,9 @@ def main(redis_url: str) -> None:
             web_before = sum(_rss_mib(p) for p in web_pids)
             began = time.perf_counter()
             response = start()
-            job_url = response.headers["location"].removeprefix(base)
+            job_url = response.headers.get("location", "").removeprefix(base)
+            assert "/unit/imports/" in job_url or "/unit/exports/" in job_url, \
+                (response.status_code, job_url, response.text[:300])
             status, updates = _follow(client, base, job_url)
             wall = time.perf_counter() - began
             assert status["state"] == "done", status
@@ -151,4 +162,5 @@ def main(redis_url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "redis://127.0.0.1:6379/3")
+    main(sys.argv[1] if len(sys.argv) > 1 else "redis://127.0.0.1:6379/3",
+         sys.argv[2] if len(sys.argv) > 2 else None)
