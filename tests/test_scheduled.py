@@ -42,9 +42,21 @@ def test_expired_export_files_are_deleted_and_their_jobs_expired(app):
         job.expires_at = utcnow() + dt.timedelta(hours=hours)
         jobs.append((job, key))
     (old, old_key), (fresh, fresh_key) = jobs
+    uploads = []
+    for days, state in ((2, JobState.FAILED), (0, JobState.FAILED), (2, JobState.DONE)):
+        job = job_records.create(account_id, JobKind.IMPORT, "u", {})
+        key = f"imports/sched-{job.id}"
+        storage.save(key, io.BytesIO(b"x"))
+        job.params = {"file_key": key}
+        job.state, job.finished_at = state, utcnow() - dt.timedelta(days=days)
+        uploads.append(key)
     assert purge_exports(utcnow()) == [old.id]
     assert old.state == JobState.EXPIRED and not storage.exists(old_key)
     assert fresh.state == JobState.DONE and storage.exists(fresh_key)
+    audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "export:purge"))
+    assert audit.after == {"jobs": [old.id]} and audit.actor_label == "系统定时任务"
+    # a failed import's waiting upload goes after a day; a recent or finished one stays
+    assert [storage.exists(k) for k in uploads] == [False, True, True]
     assert purge_exports(utcnow()) == []
 
 
@@ -59,6 +71,8 @@ def test_old_sms_codes_are_purged_recent_ones_kept(app):
     left = db.session.scalars(sa.select(SmsCode.created_at).where(
         SmsCode.phone == "13900000000")).all()
     assert len(left) == 1 and left[0] > now - dt.timedelta(days=1)
+    assert db.session.scalar(sa.select(AuditEvent.after).where(
+        AuditEvent.action == "sms:purge"))["deleted"] >= 1
 
 
 def test_the_staff_home_lists_filings_near_their_deadline(as_staff):
