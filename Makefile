@@ -6,7 +6,7 @@ PYTHON ?= python3
 PORT   ?= 5000
 export FLASK_APP := app
 
-.PHONY: run serve test bench load clean
+.PHONY: run serve worker scheduler test bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ serve: $(VENV)/.installed
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/flask db upgrade
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} $(BIN)/flask load-catalogue
 	WANGBAN_ENV=$${WANGBAN_ENV:-production} exec $(BIN)/gunicorn -c gunicorn.conf.py
+
+# Background jobs (long imports, exports, scheduled work) from Redis; as many as you like,
+# on any machine sharing DATABASE_URL, REDIS_URL and the upload store. Needs REDIS_URL.
+worker: $(VENV)/.installed
+	WANGBAN_ENV=$${WANGBAN_ENV:-production} exec $(BIN)/flask worker
+
+# The scheduled work's clock (RQ's cron): enqueues it for the workers. Run one.
+scheduler: $(VENV)/.installed
+	WANGBAN_ENV=$${WANGBAN_ENV:-production} exec $(BIN)/flask scheduler
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest

@@ -36,6 +36,10 @@ def _secret_key(instance: Path) -> str:
 def _request_writes() -> bool:
     """A request that may write: its SQLite transactions take the write lock up front.
     That is every POST, and a GET whose view says it writes (``models.base.writes_on_get``)."""
+    import tasks
+
+    if tasks.writing():  # a background job: it writes its result at the end
+        return True
     if not has_request_context():
         return False
     if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -143,6 +147,37 @@ def _register_commands(app: Flask) -> None:
             raise click.UsageError("STORAGE_URL 指向的就是源目录：请先设置对象存储 STORAGE_URL")
         copied, kept = storage.copy(origin, target)
         click.echo(f"已复制 {copied} 个文件，已存在 {kept} 个（{origin.root} → {target!r}）")
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="stop when the queue is empty")
+    def worker_command(burst: bool) -> None:
+        """Run background jobs from Redis (REDIS_URL): long imports, exports, scheduled work."""
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL 未设置：没有 Redis 时任务在请求中直接执行，无需 worker")
+        import tasks
+
+        tasks.work(burst=burst)
+
+    @app.cli.command("scheduler")
+    def scheduler_command() -> None:
+        """Enqueue the scheduled work for the workers at its times (RQ cron; run one)."""
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL 未设置：请用 cron 定时运行 flask run-scheduled")
+        import tasks
+
+        tasks.schedule()
+
+    @app.cli.command("run-scheduled")
+    @click.argument("names", nargs=-1)
+    def run_scheduled_command(names: tuple[str, ...]) -> None:
+        """Run the scheduled work now, every task or those named (for cron users)."""
+        import tasks
+
+        unknown = set(names) - set(tasks.SCHEDULE)
+        if unknown:
+            raise click.ClickException(f"没有这些定时任务：{'、'.join(sorted(unknown))}；"
+                                       f"可用：{'、'.join(tasks.SCHEDULE)}")
+        for name in names or tasks.SCHEDULE:
+            click.echo(tasks.run_scheduled(name))
 
     @app.cli.command("seed-demo-if-empty")
     def seed_demo_if_empty() -> None:

@@ -63,6 +63,16 @@ class Settings:
     LOG_FORMAT: str | None = None
     #: The most rows one list export writes.
     EXPORT_MAX_ROWS: int = 100_000
+    #: An upload of more rows than this is checked by a background job (progress page).
+    IMPORT_JOB_ROWS: int = 2_000
+    #: An export of more rows than this is written by a background job, then downloaded.
+    EXPORT_JOB_ROWS: int = 20_000
+    #: An export job's file is deleted this many hours after it is written.
+    EXPORT_FILE_HOURS: int = 24
+    #: A running job whose worker wrote no progress for this long is run again.
+    JOB_STALE_SECONDS: int = 120
+    #: The RQ queue jobs go to (several deployments may share one Redis database).
+    JOB_QUEUE: str = "wangban"
     #: gunicorn (``make serve``): worker processes, worker class, threads per worker, address.
     WEB_CONCURRENCY: int = 2
     GUNICORN_WORKER_CLASS: str = "gthread"
@@ -91,7 +101,8 @@ class Settings:
             if value is not None and value not in allowed:
                 raise SettingsError(f"设置 {name}={value!r} 无效：应为 {' / '.join(allowed)} 之一")
         for name in ("SESSION_IDLE_SECONDS", "SESSION_ABSOLUTE_SECONDS", "EXPORT_MAX_ROWS",
-                     "WEB_CONCURRENCY", "GUNICORN_THREADS"):
+                     "IMPORT_JOB_ROWS", "EXPORT_JOB_ROWS", "EXPORT_FILE_HOURS",
+                     "JOB_STALE_SECONDS", "WEB_CONCURRENCY", "GUNICORN_THREADS"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"设置 {name} 必须大于 0")
         if self.TRUSTED_PROXIES < 0:
@@ -125,6 +136,11 @@ class Settings:
             "STORAGE_URL": self.STORAGE_URL,
             "S3_ENDPOINT_URL": self.S3_ENDPOINT_URL,
             "S3_ADDRESSING_STYLE": self.S3_ADDRESSING_STYLE,
+            "IMPORT_JOB_ROWS": self.IMPORT_JOB_ROWS,
+            "EXPORT_JOB_ROWS": self.EXPORT_JOB_ROWS,
+            "EXPORT_FILE_HOURS": self.EXPORT_FILE_HOURS,
+            "JOB_STALE_SECONDS": self.JOB_STALE_SECONDS,
+            "JOB_QUEUE": self.JOB_QUEUE,
         }
         if self.DATABASE_URL:
             config["SQLALCHEMY_DATABASE_URI"] = self.DATABASE_URL

@@ -50,3 +50,8 @@ from models.codes import Code, CodeTable  # noqa: E402
 from models.service import ServiceItemVersion  # noqa: E402
 
 __all__ += ["Code", "CodeTable", "ServiceItemVersion"]
+
+# Background jobs (issue 17): long imports and exports with progress.
+from models.jobs import Job  # noqa: E402
+
+__all__ += ["Job"]

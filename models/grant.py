@@ -29,6 +29,8 @@ class Grant(CreatedMixin, db.Model):
     #: Comma-separated service item codes an agent may handle (业务授权).
     item_codes: Mapped[str] = mapped_column(sa.Text, default="")
     revoked_at: Mapped[dt.datetime | None]
+    #: When the scheduled work marked the grant expired (its period ended); None before.
+    expired_at: Mapped[dt.datetime | None]
 
     unit: Mapped[Unit] = relationship()
     person: Mapped[Person] = relationship()

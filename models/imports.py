@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -14,7 +16,7 @@ from models.base import db
 from models.claims import business_of, pending_filings
 from models.enrollment import Enrollment
 from models.person import Person
-from models.reading import BadFile, open_table
+from models.reading import OLE_MAGIC, ZIP_MAGIC, BadFile, open_table, row_elements
 from models.service import ImportBatch
 from rules.codes import EnrollmentStatus, ImportStatus
 from rules.eligibility import Refused, enrollment_kind, may_suspend
@@ -158,11 +160,20 @@ def _json(value):
     return value
 
 
-def check_upload(schema: BatchSchema, unit_id: int, data: bytes) -> tuple[
+def _counted(rows: Iterable[list], progress: Callable[[], None]) -> Iterator[list]:
+    for row in rows:
+        progress()
+        yield row
+
+
+def check_upload(schema: BatchSchema, unit_id: int, data: bytes,
+                 progress: Callable[[], None] | None = None) -> tuple[
         list[RowResult], list[str]]:
-    """Read and check an upload: (row results, file-level problems)."""
+    """Read and check an upload: (row results, file-level problems). ``progress()`` is
+    called as each row is read (a background job's progress bar)."""
     try:
-        return check_rows(schema, unit_id, read_table(data, schema))
+        rows = read_table(data, schema)
+        return check_rows(schema, unit_id, _counted(rows, progress) if progress else rows)
     except BadFile as bad:
         return [], [str(bad)]
 
@@ -217,11 +228,30 @@ def confirm_held(batch: ImportBatch, row_nos: set[int]) -> int:
 
 
 def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: int,
-              file_name: str, data: bytes) -> ImportBatch:
+              file_name: str, data: bytes,
+              progress: Callable[[], None] | None = None) -> ImportBatch:
     """Read, check and store an upload as a batch (not yet filed)."""
-    results, problems = check_upload(schema, unit_id, data)
+    results, problems = check_upload(schema, unit_id, data, progress)
     return store_batch(schema, results, problems, unit_id=unit_id, item_id=item_id,
                        account_id=account_id, file_name=file_name, data=data)
+
+
+def estimated_rows(data: bytes) -> int:
+    """About how many rows an upload has, without reading it: an xlsx sheet's <row>
+    elements, a csv's lines, an xls's size. Decides whether a background job checks it and
+    scales its progress bar."""
+    if data[:4] == ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                sheets = [i for i in archive.infolist()
+                          if i.filename.startswith("xl/worksheets/sheet")]
+                largest = max(sheets, key=lambda i: i.file_size, default=None)
+                return max(row_elements(archive, largest.filename) - 1, 0) if largest else 0
+        except (zipfile.BadZipFile, KeyError, ValueError, EOFError):
+            return 0
+    if data[:8] == OLE_MAGIC:
+        return len(data) // 60
+    return max(data.count(b"\n") - 1, 0)
 
 
 def already_filed(batch: ImportBatch) -> ImportBatch | None:

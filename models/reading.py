@@ -350,6 +350,11 @@ def _plain_numbers(block: bytes) -> bool:
     return True
 
 
+def row_elements(archive: zipfile.ZipFile, path: str) -> int:
+    """How many <row> elements a sheet has, counted in its bytes (no parsing, no storage)."""
+    return _count(archive, path, (b"<row ", b"<row>"))
+
+
 def _count(archive: zipfile.ZipFile, name: str, patterns: tuple[bytes, ...]) -> int:
     """Occurrences of ``patterns`` in a part's bytes (shorter than 5 bytes: no overlap)."""
     if name not in archive.namelist():

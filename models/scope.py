@@ -15,6 +15,7 @@ from models.audit import AuditEvent
 from models.enrollment import Enrollment
 from models.finance import BenefitPayment, Contribution, PensionAccount
 from models.grant import Grant
+from models.jobs import Job
 from models.person import Person
 from models.service import Application, ApplicationEvent, Attachment, ImportBatch, ServiceItem
 from models.sessions import LoginLog, LoginSession
@@ -215,10 +216,17 @@ def _staff_region_clause(model: type, regions: frozenset[str]) -> Clause:
     return sa.true()
 
 
+#: Models whose rows belong to the account that made them, whatever its kind (staff too):
+#: only that account reaches them.
+OWNED: dict[type, ColumnElement] = {Job: Job.account_id}
+
+
 def scope_clause(model: type, actor: Actor | None) -> Clause:
     """The WHERE clause limiting ``model`` to the rows ``actor`` may reach."""
     if actor is None:
         return sa.false()
+    if model in OWNED:
+        return OWNED[model] == actor.account_id
     if actor.kind == AccountKind.STAFF:
         return _staff_clause(model, staff_regions(actor))
     declared = SCOPES.get(model, {}).get(actor.kind)

@@ -144,6 +144,19 @@ class ImportStatus(Labelled):
     DISCARDED = "discarded", "已放弃"
 
 
+class JobKind(Labelled):
+    IMPORT = "import", "批量导入"
+    EXPORT = "export", "导出"
+
+
+class JobState(Labelled):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "进行中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+    EXPIRED = "expired", "已过期"
+
+
 def kinds_label(codes: str | None) -> str:
     """'110,310' → '企业职工基本养老保险、职工基本医疗保险'."""
     return "、".join(InsuranceKind.label_of(c) for c in (codes or "").split(",") if c)

@@ -10,6 +10,7 @@ whose endpoint or argument the test does not know fails it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,13 @@ from models import (
     Unit,
     db,
 )
+from models import jobs, storage
 from models.auth import actor_for
+from models.jobs import Job
 from models.scope import scope_clause
 from rules import permissions as p
 from rules import policy
-from rules.codes import AccountKind
+from rules.codes import AccountKind, JobKind
 from tests.conftest import PERSON, REP_A, UNIT_A, UNIT_B, csrf_token, login
 from tests.helpers import PDF, member
 
@@ -104,12 +107,16 @@ UNIT_DESKS = {
     "unit_talent.index": None, "me_talent.index": None,
     "unit_settings.competent_dept": "manager", "me_settings.competent_dept": "unit_only",
     "me_certificates.index": None, "me_certificates.renew": None, "me_certificates.show": None,
+    # 我的导入 / 我的导出: a job is its owner's only; a desk shows only its own kind of job
+    **{f"{console}_exports.{name}": "export_job" for console in ("admin", "unit", "me")
+       for name in ("index", "job", "status", "download")},
+    **{f"unit_imports.{name}": "import_job" for name in ("index", "job", "status", "download")},
 }
 #: Rule arguments: a row of this model, or a fixed value.
 ARG_MODELS = {"application_id": Application, "attachment_id": Attachment, "grant_id": Grant,
               "institution_id": Institution, "batch_id": ImportBatch, "unit_id": Unit,
               "address_id": DeliveryAddress, "item_id": ServiceItem,
-              "recognition_id": TalentRecognition}
+              "recognition_id": TalentRecognition, "job_id": Job}
 ARG_VALUES = {"export_type": "csv", "sheet": "form", "period": "202610", "service": "reset",
               "code": None, "kind": None, "notice_id": 1, "slug": "open"}
 KIND_VALUES = {"unit_query.payable_detail": "110", "unit_query.benefit_detail": "pension",
@@ -170,6 +177,12 @@ def _objects(app):
         db.session.add(batch)
         db.session.flush()
         rows[(ImportBatch, owner)] = batch.id
+        rows[(Job, owner)] = _export_job(app, db.session.scalar(sa.select(Account.id).where(
+            Account.kind == "unit_member", Account.unit_id == unit_id,
+            Account.person_id.in_(sa.select(Person.id).where(Person.id_no == REP_A))
+            if owner == "A" else sa.true()).order_by(Account.id).limit(1)))
+    rows[(Job, "ME")] = _export_job(app, db.session.scalar(sa.select(Account.id).where(
+        Account.kind == "individual")))
     talent = db.session.scalar(sa.select(Application.id).where(
         Application.subject_person_id == zhang.id, Application.state == "awaiting_unit"))
     rows[(Application, "ME")] = talent
@@ -182,6 +195,15 @@ def _objects(app):
         rows[(Attachment, owner)] = attachment.id
     db.session.commit()
     return rows
+
+
+def _export_job(app, account_id):
+    """A finished export of ``account_id``'s, its file in storage."""
+    job = jobs.create(account_id, JobKind.EXPORT, "matrix.csv", {"export_type": "csv"})
+    key = f"exports/matrix-{job.id}.csv"
+    storage.save(key, io.BytesIO(b"a,b\n"))
+    jobs.finish(job, {"key": key, "file_name": "matrix.csv", "size": 4}, hours=1)
+    return job.id
 
 
 def _row_for(model, owner, rows):
@@ -299,6 +321,9 @@ def _expected(endpoint, console, view, actor, model, row_id):
     elif extra == "may_change" and not policy.may_change_filing(actor, row, row.item):
         return DENY
     elif extra == "may_file_material" and not policy.may_file(actor, row.application.item):
+        return DENY
+    elif extra in ("export_job", "import_job") and row is not None and \
+            row.kind != extra.removesuffix("_job"):
         return DENY
     elif extra == "unit_only" and actor.kind != AccountKind.UNIT_MEMBER:
         return DENY

@@ -139,10 +139,12 @@ SURELY_INVALID = {"text": "a\x00b", "number": "NaN", "date": "9999-12-31",
 BY_KIND = {"text": HOSTILE_TEXT + HOSTILE_NUMBER + HOSTILE_DATE, "number": HOSTILE_NUMBER,
            "date": HOSTILE_DATE, "choice": HOSTILE_CHOICE + HOSTILE_NUMBER,
            "check": ["y", "\x00", "长" * 300], "hidden": HOSTILE_CHOICE + HOSTILE_NUMBER}
-PAGES = {"admin": ["/account/password", "/account/phone", "/admin/designer/new/"],
+PAGES = {"admin": ["/account/password", "/account/phone", "/admin/designer/new/",
+                   "/admin/exports/"],
          "unit": ["/account/password", "/account/phone", "/unit/delegation/new/",
-                  "/unit/settings/", "/unit/members/"],
-         "me": ["/account/password", "/account/phone", "/me/settings/", "/me/certificates/"]}
+                  "/unit/settings/", "/unit/members/", "/unit/imports/", "/unit/exports/"],
+         "me": ["/account/password", "/account/phone", "/me/settings/", "/me/certificates/",
+                "/me/exports/"]}
 OUTSIDE = ["/register", "/forgot", "/login", "/upgrade"]
 
 

@@ -352,9 +352,26 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
-        """Scoped, filtered export that streams: rows are read and written a chunk at a time."""
+        """Scoped, filtered export that streams: rows are read and written a chunk at a time.
+        More rows than EXPORT_JOB_ROWS: written by a background job, downloaded when done."""
         if not self.can_export or export_type not in self.export_types:
             abort(404)
+        threshold = current_app.config.get("EXPORT_JOB_ROWS") or 0
+        if threshold and self._export_count(threshold + 1) > threshold:
+            from views.jobs import start_export
+
+            return start_export(self, export_type)
+        mimetype = "text/csv" if export_type == "csv" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        filename = quote(self.get_export_name(export_type))
+        return Response(stream_with_context(self.export_stream(export_type)),
+                        mimetype=mimetype,
+                        headers={"Content-Disposition":
+                                 f"attachment; filename*=UTF-8''{filename}"})
+
+    def export_stream(self, export_type, progress=None):
+        """The export file's bytes, a chunk at a time; ``progress(n)`` is told of each row
+        (a background job's progress bar)."""
         columns = self.get_export_columns()
         header = [str(label) for _, label in columns]
         stream = stream_csv if export_type == "csv" else stream_xlsx
@@ -368,21 +385,25 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
             if plan is not None:  # plain tuples, converted a column at a time
                 result = db.session.connection().execute(  # Core rows, no ORM loading
                     plan.query(self.model, query).statement, execution_options=options)
-                yield from plan.rows(result.partitions())
+                for row in plan.rows(result.partitions()):
+                    if progress:
+                        progress()
+                    yield row
                 return
             result = db.session.execute(query.statement,  # 2.0 style: many-to-one joins
                                         execution_options=options)
             for model in result.scalars():
+                if progress:
+                    progress()
                 yield [cell(self.get_export_value(model, name)) for name, _ in columns]
 
-        mimetype = "text/csv" if export_type == "csv" else \
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        filename = quote(self.get_export_name(export_type))
-        return Response(stream_with_context(stream(header, counted_rows(rows(), export_type),
-                                                  prepared=True)),
-                        mimetype=mimetype,
-                        headers={"Content-Disposition":
-                                 f"attachment; filename*=UTF-8''{filename}"})
+        return stream(header, counted_rows(rows(), export_type), prepared=True)
+
+    def _export_count(self, limit: int) -> int:
+        """How many rows the export would write, counted up to ``limit``."""
+        inner = self._export_query().statement.with_only_columns(
+            sa.literal_column("1"), maintain_column_froms=True).order_by(None).limit(limit)
+        return db.session.scalar(sa.select(sa.func.count()).select_from(inner.subquery()))
 
     def _export_query(self):
         view_args = self._get_list_extra_args()

@@ -31,7 +31,8 @@ CONSOLES = {
 #: Menus by task: the category of each entry that its module registers without one.
 TASKS = {
     "unit_filing": "办事", "unit_application": "办事", "unit_filing.workbench": "办事",
-    "unit_import": "办事",
+    "unit_import": "办事", "unit_imports": "办事", "unit_exports": "查询",
+    "admin_exports": "查询",
     "unit_query": "查询", "unit_unit": "查询", "unit_enrollment": "查询",
     "unit_institution": "查询",
     "unit_members": "单位管理", "unit_grant": "单位管理", "unit_institutions": "单位管理",
@@ -58,7 +59,7 @@ def _may_import(actor) -> bool:
 #: The pages themselves still refuse on their own; this only keeps the menu honest.
 SHOWN_TO = {
     "unit_members": _manager, "unit_grant": _manager, "unit_institutions": _manager,
-    "unit_import": _may_import,
+    "unit_import": _may_import, "unit_imports": _may_import,
 }
 
 
@@ -116,6 +117,7 @@ def build_consoles(app) -> dict[str, Admin]:
     from views import (
         codes,
         designer,
+        jobs,
         notices,
         personal,
         phones,
@@ -151,4 +153,5 @@ def build_consoles(app) -> dict[str, Admin]:
     settings.register(admins["unit"], admins["me"])
     unit_home.register(admins["unit"], admins["me"])
     talent.register(admins["unit"], admins["me"])
+    jobs.register(admins)
     return admins

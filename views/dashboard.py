@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import url_for
 
 from models import Application, clock, dashboard
+from models.scheduled import REMIND_DAYS, reminders
 from models.scope import scope_clause
 from rules.policy import staff_regions
 from rules.workflow import State
@@ -57,7 +58,9 @@ def staff_dashboard(index_view, actor):
                       "urls": [filter_url("admin_application_event", events, "操作人", None,
                                           account_id) for account_id, _, _ in reviewers]},
     }
+    near, near_rows = reminders(actor, today)
     return index_view.render(
         "dashboard.html", actor=actor, states=states, state_urls=state_urls,
+        near=near, near_rows=near_rows, remind_days=REMIND_DAYS,
         overdue=dashboard.overdue(today, mine),
         overdue_url=filter_url("admin_application", review, "超期", None, "1"), charts=charts)

@@ -1,26 +1,30 @@
 """批量导入 in the unit console: template, upload, per-row errors, error workbook, 保存."""
 from __future__ import annotations
 
+import io
+import secrets
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 
-from models import ImportBatch, ServiceItem, db
+from models import ImportBatch, ServiceItem, db, storage
+from models import jobs
 from models.audit import record
 from models.catalogue import check_rows_with, file_rows, import_schema, latest_version
-from models.imports import already_filed, confirm_held, held_rows, new_batch
+from models.imports import already_filed, confirm_held, estimated_rows, held_rows, new_batch
 from models.operations import By, save_batch
 from models.scope import scope_clause
 from rules import permissions as p
-from rules.codes import AccountKind
+from rules.codes import AccountKind, JobKind
 from rules.definition import Spec
 from rules.imports import MAX_FILE_BYTES, SCHEMAS
 from views.auth import client_ip, current_actor
 from views.base import KindGate, flash_refusal, scoped_or_404
 from views.item_form import row_checker
+from views.jobs import submitted
 from views.spreadsheets import errors_workbook, template_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -74,15 +78,18 @@ class ImportDesk(KindGate, BaseView):
             flash("请选择要导入的文件", "error")
             return redirect(url_for(".index"))
         actor = current_actor()
-        schema = import_schema(item)
-        batch = new_batch(schema, unit_id=actor.unit_id, item_id=item.id,
-                          account_id=actor.account_id, file_name=upload.filename, data=data)
-        if code not in SCHEMAS:  # a designed item: each row is checked by its own form
-            spec = latest_version(item) and Spec.of(latest_version(item).definition)
-            check_rows_with(batch, [c.key for c in schema.columns], row_checker(spec))
-        record("import:check", actor_id=actor.account_id, actor_label=str(current_user),
-               ip=client_ip(), obj=batch, after={"file": batch.file_name,
-                                                 "good": batch.rows_good, "bad": batch.rows_bad})
+        rows = estimated_rows(data)
+        if rows > (current_app.config.get("IMPORT_JOB_ROWS") or rows + 1):
+            # Large: checked by a background job; the upload waits in shared storage.
+            key = f"imports/{secrets.token_hex(16)}"
+            storage.save(key, io.BytesIO(data))
+            job = jobs.create(actor.account_id, JobKind.IMPORT, f"{item.name}：{upload.filename}",
+                              {"step": "check", "item_id": item.id, "file_key": key,
+                               "file_name": upload.filename}, rows_total=rows)
+            db.session.commit()
+            return submitted(job.id, "unit_imports")
+        batch = check_upload_as_batch(By(actor, str(current_user), client_ip()), item,
+                                      upload.filename, data)
         db.session.commit()
         return redirect(url_for(".batch", batch_id=batch.id))
 
@@ -134,6 +141,12 @@ class ImportDesk(KindGate, BaseView):
                 return redirect(url_for(".batch", batch_id=batch_id))
             flash(f"已保存{len(filings)}行，生成{len(filings)}个办件", "info")
             return redirect(url_for("unit_filing.index"))
+        if len(batch.rows) > (current_app.config.get("IMPORT_JOB_ROWS") or len(batch.rows) + 1):
+            job = jobs.create(by.actor.account_id, JobKind.IMPORT,
+                              f"{batch.item.name}：保存批次{batch.id}",
+                              {"step": "save", "batch_id": batch.id}, rows_total=len(batch.rows))
+            db.session.commit()
+            return submitted(job.id, "unit_imports")
         try:
             application = save_batch(by, batch)
             db.session.commit()
@@ -142,3 +155,20 @@ class ImportDesk(KindGate, BaseView):
             return redirect(url_for(".batch", batch_id=batch_id))
         flash(f"已保存{len(batch.rows)}行，生成办件{application.id}并提交审核", "info")
         return redirect(url_for("unit_filing.detail", application_id=application.id))
+
+
+def check_upload_as_batch(by: By, item: ServiceItem, file_name: str, data: bytes,
+                          progress=None) -> ImportBatch:
+    """Read and check an upload into a batch (not yet filed), audited, in the current
+    transaction: the request's for a small file, a background job's for a large one."""
+    schema = import_schema(item)
+    batch = new_batch(schema, unit_id=by.actor.unit_id, item_id=item.id,
+                      account_id=by.actor.account_id, file_name=file_name, data=data,
+                      progress=progress)
+    if item.code not in SCHEMAS:  # a designed item: each row is checked by its own form
+        spec = latest_version(item) and Spec.of(latest_version(item).definition)
+        check_rows_with(batch, [c.key for c in schema.columns], row_checker(spec))
+    record("import:check", actor_id=by.actor.account_id, actor_label=by.label, ip=by.ip,
+           obj=batch, after={"file": batch.file_name, "good": batch.rows_good,
+                             "bad": batch.rows_bad})
+    return batch
