@@ -37,3 +37,9 @@ def shown(value) -> str:
 def next_day_start(moment: dt.datetime) -> dt.datetime:
     """The start of the office day after ``moment`` (naive UTC), as naive UTC."""
     return clock.next_day_start(moment, office_timezone())
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The start of the office day ``day``, as naive UTC: the bound a query on stored
+    timestamps uses for "filed on that day"."""
+    return clock.day_start(day, office_timezone())

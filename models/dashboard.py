@@ -6,6 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from models.account import Account
+from models import clock
 from models.base import db
 from models.service import Application, ApplicationEvent, DecisionTally, StateTally
 from models.service import overdue as overdue_clause
@@ -38,8 +39,8 @@ def overdue(today: dt.date, where=EVERYTHING) -> int:
 def per_day(today: dt.date, days: int = 30, where=EVERYTHING) -> list[tuple[dt.date, int]]:
     """Filings submitted per day over the last ``days`` days, zero days included."""
     start = today - dt.timedelta(days=days - 1)
-    bounds = [dt.datetime.combine(start + dt.timedelta(days=i), dt.time())
-              for i in range(days + 1)]
+    # Office days (Beijing), not UTC dates: a filing at 07:00 Beijing is that day's.
+    bounds = [clock.day_start(start + dt.timedelta(days=i)) for i in range(days + 1)]
     # One index range count per day, in one statement: no per-row date() and no sort.
     counts = db.session.execute(sa.select(*(
         sa.select(sa.func.count()).select_from(Application).where(

@@ -53,9 +53,13 @@ def shown(value, tz: str | None) -> str:
     return str(value)
 
 
+def day_start(day: dt.date, tz: str | None) -> dt.datetime:
+    """The start of the office day ``day``, as naive UTC (what the database stores)."""
+    midnight = dt.datetime.combine(day, dt.time(), zone(tz))
+    return midnight.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def next_day_start(moment: dt.datetime, tz: str | None) -> dt.datetime:
     """The start of the office day after the naive-UTC ``moment``, as naive UTC (a lock or a
     quota that lasts "until tomorrow")."""
-    local = local_from_utc(moment, tz)
-    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone(tz))
-    return midnight.astimezone(dt.UTC).replace(tzinfo=None)
+    return day_start(local_from_utc(moment, tz).date() + dt.timedelta(days=1), tz)

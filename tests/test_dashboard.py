@@ -8,7 +8,7 @@ import re
 
 import sqlalchemy as sa
 
-from models import Application, db
+from models import Application, clock, db
 
 
 def _page(as_staff):
@@ -34,8 +34,7 @@ def test_figures_come_from_the_database(as_staff):
         assert f'data-state="{state}">{count}<' in page
     charts = _charts(page)
     submitted = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
-        Application.submitted_at >= dt.datetime.combine(
-            dt.date.today() - dt.timedelta(days=29), dt.time())))
+        Application.submitted_at >= clock.day_start(clock.today() - dt.timedelta(days=29))))
     assert sum(charts["days"]["values"]) == submitted and len(charts["days"]["values"]) == 30
     assert "业务审核员" in charts["reviewers"]["labels"]
 
@@ -136,3 +135,15 @@ def test_the_state_tally_follows_every_filing_as_it_moves(as_staff):
     counted = _counted_per_state()
     for state in ("submitted", "in_review", "rejected", "completed"):
         assert f'data-state="{state}">{counted.get(state, 0)}<' in page
+
+
+def test_filings_per_day_are_counted_by_the_office_day_not_the_utc_date(as_staff):
+    filing = db.session.scalar(sa.select(Application).where(
+        Application.submitted_at.is_not(None)).limit(1))
+    # 00:30 in Beijing today is 16:30 UTC yesterday: it is today's filing at the office.
+    filing.submitted_at = clock.day_start(clock.today()) + dt.timedelta(minutes=30)
+    db.session.commit()
+    today = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        Application.submitted_at >= clock.day_start(clock.today()),
+        Application.submitted_at < clock.day_start(clock.today() + dt.timedelta(days=1))))
+    assert today >= 1 and _charts(_page(as_staff))["days"]["values"][-1] == today
