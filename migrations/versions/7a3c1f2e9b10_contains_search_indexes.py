@@ -67,7 +67,13 @@ def upgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # The extension lives in one schema per database (public, as a rule); a schema whose
+        # search path leaves it out (the browser tests' own) must name the operator class.
+        home = op.get_bind().exec_driver_sql(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension "
+            "WHERE extname = 'pg_trgm'").scalar()
         for name, table, expression in GIN:
+            expression = expression.replace("gin_trgm_ops", f"{home}.gin_trgm_ops")
             op.execute(f"CREATE INDEX {name} ON {table} USING gin ({expression})")
     elif dialect == "sqlite":
         _sqlite_upgrade()
