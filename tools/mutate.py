@@ -39,7 +39,7 @@ TARGETS = {
     "rules/permissions.py": ["tests/test_policy.py", "tests/test_workflow_rules.py",
                              "tests/test_authorisation.py", "tests/test_staff_console.py"],
     "rules/policy.py": ["tests/test_policy.py", "tests/test_authorisation.py",
-                        "tests/test_talent_filing.py"],
+                        "tests/test_talent_filing.py", "tests/test_catalogue_upgrade.py"],
     "models/scope.py": ["tests/test_authorisation.py", "tests/test_scope.py"],
     "models/operations.py": ["tests/test_authorisation.py", "tests/test_filing.py",
                              "tests/test_review.py", "tests/test_accounts.py",
@@ -50,6 +50,7 @@ TARGETS = {
                          "tests/test_schema.py"],
     "rules/phones.py": ["tests/test_phones.py"],
     "models/login_phones.py": ["tests/test_phones.py"],
+    "models/phones.py": ["tests/test_phones.py"],
     "models/upgrade.py": ["tests/test_accounts.py"],
     "models/deliveries.py": ["tests/test_unit_home.py"],
 }
