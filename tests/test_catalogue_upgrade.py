@@ -91,3 +91,21 @@ def test_the_designer_may_not_publish_a_talent_item_for_units(app):
         problems = problems_of({**BUNDLED, "filer": filer})
         assert any("申报主体只能是：个人" in p for p in problems), filer
     assert problems_of(BUNDLED) == []
+
+
+def test_a_draft_in_the_designer_is_not_overwritten_and_the_upgrade_says_so(app):
+    item = _as_before_15()
+    item.draft = {**{k: v for k, v in OLD.items() if k != "format"}, "time_limit_days": 12}
+    db.session.flush()
+    before, notes = latest_version(item).id, []
+    load_catalogue(notes=notes)
+    assert latest_version(item).id == before and item.draft["time_limit_days"] == 12
+    assert any(n.startswith("RC_TALENT：本局已修改该事项") for n in notes), notes
+
+
+def test_the_command_reports_the_item_it_brought_up_to_date(app):
+    _as_before_15()
+    result = app.test_cli_runner().invoke(args=["load-catalogue"])
+    assert result.exit_code == 0, result.output
+    assert "RC_TALENT：已发布随版本提供的新定义" in result.output
+    assert _talent().filer == Filer.PERSON
