@@ -121,13 +121,17 @@ def _register_commands(app: Flask) -> None:
 
     @app.cli.command("load-catalogue")
     def load_catalogue_command() -> None:
-        """Seed the code tables and add the catalogue's items a database lacks (make run)."""
+        """Seed the code tables, add the catalogue's items a database lacks and publish a newer
+        bundled definition of an item the office has not edited (make run)."""
         from models import db
         from models.catalogue import load_catalogue
 
-        added = load_catalogue()
+        notes: list[str] = []
+        added = load_catalogue(notes=notes)
         db.session.commit()
         click.echo(f"事项目录：新增{len(added)}项" + (f"（{'、'.join(added)}）" if added else ""))
+        for note in notes:
+            click.echo(note)
 
     @app.cli.command("storage-migrate")
     @click.option("--source", default=None, metavar="URL",

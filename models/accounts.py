@@ -83,8 +83,22 @@ def find_person(id_no: str, id_type: str = IdType.RESIDENT) -> Person | None:
 PHONE_TAKEN = "该手机号码已被他人登记（手机号码是登录名，一个号码只能登记一人），请更换手机号码"
 
 
+def lock_phone(phone: str) -> None:
+    """Serialise changes to one phone until the transaction ends (PostgreSQL: an advisory
+    lock on the number; SQLite has a single writer), so two changes at once cannot both find
+    the number free."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.func.hashtext(f"phone:{phone}"))))
+
+
 def phone_taken(phone: str, person_id: int | None = None) -> bool:
-    """True if another person already has ``phone`` (it is a login name, so it is unique)."""
+    """True if another person already has ``phone`` (it is a login name, so it is unique).
+
+    The number stays locked until the transaction ends (``lock_phone``): whoever checks it
+    before giving it to someone (counter, registration, phone change, upgrade) is the only
+    one doing so, and finds the number the other gave a moment before."""
+    lock_phone(phone)
     return db.session.scalar(sa.select(Person.id).where(
         Person.phone == phone, Person.id != (person_id or 0)).limit(1)) is not None
 

@@ -222,25 +222,49 @@ def _adopt_unversioned() -> None:
     db.session.flush()
 
 
-def load_catalogue(directory: Path = CATALOGUE_DIR) -> list[str]:
+def load_catalogue(directory: Path = CATALOGUE_DIR, *, notes: list[str] | None = None) -> list[str]:
     """Seed the code tables, then add every catalogue file's item the database lacks and
-    publish it as version 1; returns the codes added. Items already present are left alone."""
+    publish it as version 1; returns the codes added.
+
+    An item already present is brought up to its file when the file changed and the item's
+    current version is one this command published (so the office never edited it): the file
+    is published as the next version, audited as 系统, and filings keep the version they were
+    filed under. A version the office's designer published, or a draft he is working on, is
+    his decision and is left alone. ``notes`` (when given) receives a line per item updated
+    or left alone in spite of a newer file."""
     seed_code_tables()
     _adopt_unversioned()
     added = []
     for path in sorted(directory.glob("*.json")):
         definition = parse_definition(path.read_bytes())
-        if db.session.scalar(sa.select(ServiceItem.id).where(
-                ServiceItem.code == definition["code"])):
-            continue
         problems = problems_of(definition)
         if problems:
             raise DefinitionRefused([f"{path.name}：{p}" for p in problems])
+        item = db.session.scalar(sa.select(ServiceItem).where(
+            ServiceItem.code == definition["code"]))
+        if item is not None:
+            _bring_up_to_date(item, definition, notes if notes is not None else [])
+            continue
         item = new_item(None, definition)
         publish(None, item)
         added.append(item.code)
     stamp_versions()
     return added
+
+
+def _bring_up_to_date(item: ServiceItem, definition: dict, notes: list[str]) -> None:
+    bundled = {k: v for k, v in definition.items() if k != "format"}
+    current = latest_version(item)
+    if current is None or current.definition == bundled:
+        return
+    if current.published_by_id is not None or item.draft is not None:
+        notes.append(f"{item.code}：本局已修改该事项（第{current.number}版"
+                     f"{'及未发布的草稿' if item.draft is not None else ''}），"
+                     "未采用随版本提供的新定义，可在事项设计中导入后比对发布")
+        return
+    item.draft = bundled
+    version = publish(None, item)
+    notes.append(f"{item.code}：已发布随版本提供的新定义（第{version.number}版）")
 
 
 # --- filing a designed item in bulk -----------------------------------------------------------

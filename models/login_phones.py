@@ -37,19 +37,9 @@ def _valid(phone: str) -> str:
         raise Refusal(str(error)) from error
 
 
-def lock_phone(phone: str) -> None:
-    """Serialise changes to one phone until the transaction ends (PostgreSQL: an advisory
-    lock on the number; SQLite has a single writer), so two changes at once cannot both find
-    the number free."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
-            sa.func.hashtext(f"phone:{phone}"))))
-
-
 def _set(person: Person, phone: str | None) -> None:
     if phone is not None:
-        lock_phone(phone)
-        if phone_taken(phone, person.id):
+        if phone_taken(phone, person.id):  # locks the number until the transaction ends
             raise Refusal(PHONE_TAKEN)
     person.phone = phone
 

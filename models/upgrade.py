@@ -98,6 +98,7 @@ def upgrade_legacy(rows: list[LegacyAccount], *, rep_id_no: str, rep_name: str,
     The legal representative's account gets no password here: he sets one through 找回密码
     (a code to his phone on file) or at the counter.
     """
+    _lock(rows)
     rep = person_for(rep_id_no, rep_name, rep_phone, in_person=False)
     if rep.id == admin.id:
         raise AccountRefused("管理员不能是法定代表人本人，请设置另一位已注册的个人")
@@ -120,3 +121,17 @@ def upgrade_legacy(rows: list[LegacyAccount], *, rep_id_no: str, rep_name: str,
                after={"old": str(row), "unit_no": unit.unit_no, "admin": admin.name})
         units.append(unit)
     return units
+
+
+def _lock(rows: list[LegacyAccount]) -> None:
+    """Hold the old login's rows and their units until the transaction ends, re-read: of two
+    submissions at once (a double click) the second waits, then finds the units brought over
+    and is told so, instead of failing on a unique constraint."""
+    locked = db.session.scalars(sa.select(LegacyAccount).where(
+        LegacyAccount.id.in_([row.id for row in rows])).order_by(LegacyAccount.id)
+        .with_for_update().execution_options(populate_existing=True)).all()
+    db.session.scalars(sa.select(Unit).where(Unit.id.in_([row.unit_id for row in locked]))
+                       .order_by(Unit.id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+    if len(locked) != len(rows) or any(row.upgraded_at is not None for row in locked):
+        raise AccountRefused("该账号已升级，请使用新单位编号登录")

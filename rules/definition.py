@@ -207,6 +207,11 @@ def _check_steps(steps) -> list[str]:
     return problems
 
 
+#: Handlers whose filer the law fixes, whatever a definition says: a talent recognition is the
+#: individual's own application (manual 003: 单位账号无法替个人进行备案申请).
+HANDLER_FILERS: dict[str, Filer] = {"talent": Filer.PERSON}
+
+
 def check_definition(definition, *, tables: set[str] | frozenset = frozenset(),
                      handlers: dict[str, tuple[str, ...]] | None = None) -> list[str]:
     """Everything wrong with ``definition``, in Chinese; empty when it may be published.
@@ -252,6 +257,8 @@ def check_definition(definition, *, tables: set[str] | frozenset = frozenset(),
         problems += _check_material(n, spec, codes)
     problems += _check_steps(definition.get("steps"))
     handler = definition.get("handler")
+    if handler in HANDLER_FILERS and definition.get("filer") != HANDLER_FILERS[handler].value:
+        problems.append(f"办结处理“{handler}”的申报主体只能是：{HANDLER_FILERS[handler].label}")
     if handler:
         if handler not in handlers:
             problems.append(f"办结处理“{handler}”不存在")

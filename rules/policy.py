@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rules.codes import AccountKind, Filer, GrantLevel
+from rules.definition import HANDLER_FILERS
 from rules.permissions import APPLICATIONS, REVIEW, Actor, may_handle_item, staff_may
 from rules.workflow import EDITABLE, State
 
@@ -29,7 +30,8 @@ def may_file(actor: Actor | None, item) -> bool:
     """May ``actor`` file (create, edit, submit, delete, upload to) filings of ``item``?"""
     if actor is None or not item.active:
         return False
-    if item.filer not in _FILERS.get(actor.kind, ()):
+    filer = HANDLER_FILERS.get(item.handler, item.filer)  # an old version cannot widen it
+    if filer not in _FILERS.get(actor.kind, ()):
         return False
     if actor.kind == AccountKind.UNIT_MEMBER:
         return may_handle_item(actor.grant_level, actor.grant_items, item.code)

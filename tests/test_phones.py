@@ -233,3 +233,27 @@ def test_only_the_holder_changes_his_own_phone_online():
     staff = db.session.scalar(sa.select(Account).where(Account.kind == "staff").limit(1))
     with pytest.raises(Refusal):
         send_change_codes(By(actor_for(staff, dt.date.today()), "admin"), zhang, NEW_PHONE)
+
+
+def test_a_regional_clerk_sees_only_the_shared_phones_of_his_region(as_staff):
+    """重复手机号 is a read like any other: a clerk serving 舟山 does not list 西湖's people."""
+    from models import Enrollment, Unit
+    from tests.conftest import UNIT_A
+    from tests.test_authorisation import _regional
+
+    unit_a = db.session.scalar(sa.select(Unit.id).where(Unit.uscc == UNIT_A))
+    first, second = db.session.scalars(sa.select(Person).join(
+        Enrollment, Enrollment.person_id == Person.id).where(Enrollment.unit_id == unit_a)
+        .order_by(Person.id).limit(2)).all()
+    db.session.execute(sa.update(Person).where(Person.id == second.id).values(
+        phone="13899990001"))
+    db.session.execute(sa.update(Person).where(Person.id == first.id).values(
+        phone="13899990001"))
+    db.session.commit()
+    _regional("clerk", "330902")
+    page = as_staff("clerk").get("/admin/shared-phones/").get_data(as_text=True)
+    assert first.id_no not in page and second.id_no not in page
+    assert first.name not in page and "13899990001" not in page
+    _regional("clerk", "330106")
+    page = as_staff("clerk").get("/admin/shared-phones/").get_data(as_text=True)
+    assert first.id_no in page and second.id_no in page and "13899990001" in page

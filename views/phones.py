@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_admin import BaseView, expose
 
+from models import Person
 from models.phones import shared_phones
+from models.scope import scope_clause
 from rules import permissions as p
 from rules.codes import AccountKind
 from rules.phones import may_change_phone_at_counter
@@ -21,8 +23,9 @@ class SharedPhoneView(KindGate, BaseView):
 
     @expose("/")
     def index(self):
-        return self.render("phones/shared.html", groups=shared_phones(),
-                           may_fix=may_change_phone_at_counter(current_actor()))
+        actor = current_actor()
+        return self.render("phones/shared.html", groups=shared_phones(scope_clause(Person, actor)),
+                           may_fix=may_change_phone_at_counter(actor))
 
 
 def register(admin) -> None:
