@@ -145,8 +145,12 @@ class S3Storage:
             "s3", endpoint_url=endpoint_url,
             config=Config(s3={"addressing_style": addressing_style},
                           retries={"max_attempts": 3, "mode": "standard"}))
+        # use_threads=False: the stream is read in the caller's thread, part after part.
+        # A stream may be a generator that needs its caller's context (an export job's
+        # rows are read inside the job's request context); a transfer thread has none.
         self.transfer = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
-                                       max_concurrency=PARTS_IN_FLIGHT, io_chunksize=CHUNK)
+                                       max_concurrency=PARTS_IN_FLIGHT, io_chunksize=CHUNK,
+                                       use_threads=False)
         # boto3 does not take this one as an argument; s3transfer's default is 10 parts.
         self.transfer.max_in_memory_upload_chunks = PARTS_IN_FLIGHT
 
