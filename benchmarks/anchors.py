@@ -103,6 +103,8 @@ def stock_flask_admin(uri: str) -> Flask:
         admin.add_view(UnitView(Unit, session, endpoint="unit"))
         admin.add_view(EnrollmentView(Enrollment, session, endpoint="enrollment"))
 
+    app.extensions["anchor_engine"] = engine  # for a caller that disposes of it
+
     @app.teardown_appcontext
     def _remove(_exc=None):
         session.remove()
