@@ -118,8 +118,16 @@ TOUCH_SECONDS = 60
 
 
 def current_actor() -> Actor | None:
-    """The Actor of the logged-in account for this request, or None."""
-    if not current_user.is_authenticated:
+    """The Actor of the logged-in account for this request, or None.
+
+    Reads Flask-Login's user of this request where it keeps it (``g._login_user``, what
+    ``current_user`` resolves to; loaded through ``load_user`` the first time), without the
+    proxy's lookups: lists ask this per cell. ``logout_user`` replaces that user, so an
+    actor is never returned after a logout within the same request."""
+    user = g.get("_login_user")
+    if user is None:
+        user = current_user._get_current_object()
+    if not user.is_authenticated:
         return None
     return g.get("actor")
 
