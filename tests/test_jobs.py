@@ -156,7 +156,10 @@ def test_a_large_export_is_a_file_only_its_owner_downloads_until_it_expires(
     assert "已过期" in unit_a.get(f"/unit/exports/{job.id}/").get_data(as_text=True)
 
 
-def test_a_large_xlsx_export_job_writes_the_whole_workbook(app, unit_a, monkeypatch):
+def test_a_large_xlsx_export_job_writes_the_whole_workbook(app, unit_a, monkeypatch,
+                                                            storage_kind):
+    # On both stores: the job's rows are read in its own request context, so the store
+    # must read the stream in the job's thread (S3's transfer threads have no context).
     from openpyxl import load_workbook
 
     monkeypatch.setitem(app.config, "EXPORT_JOB_ROWS", 5)
