@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import db
+from models.bulk import insert_rows
 from models.service import Application
 from rules.eligibility import Refused
 from rules.imports import SCHEMAS
@@ -120,7 +121,7 @@ def claim_people(application: Application) -> None:
                 "application_id": application.id} for id_no in dict.fromkeys(id_nos)
                if id_no not in known]
         if new:
-            db.session.execute(sa.insert(FilingClaim), new)
+            insert_rows(FilingClaim.__table__, new)
     except IntegrityError:
         # Another filing claimed one of these people between our read and our write.
         raise Refused("其他办件刚刚申报了相同人员，本次未保存；请刷新后查看") from None
