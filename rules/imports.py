@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 from rules import clock
 from rules.fields import validate_date_in_range, validate_wage
@@ -77,6 +77,12 @@ class BatchSchema:
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
+
+    @cached_property
+    def plan(self) -> tuple:
+        """Per column, built once: (column, parser, is a date, is an ID number)."""
+        return tuple((c, _choice(c) if c.kind == "choice" else PARSERS[c.kind],
+                      c.kind == "date", c.kind == "id_no") for c in self.columns)
 
 
 SCHEMAS = {
@@ -257,20 +263,13 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-@cache
-def _plan(schema: BatchSchema) -> tuple:
-    """Per column, once per schema: (column, parser, is a date, is an ID number)."""
-    return tuple((column, _choice(column) if column.kind == "choice" else PARSERS[column.kind],
-                  column.kind == "date", column.kind == "id_no") for column in schema.columns)
-
-
 def check_row(schema: BatchSchema, row_no: int, cells: dict,
               today: dt.date | None = None) -> RowResult:
     """Parse and check one row's cells (column key → raw value) by the shared rules;
     ``today`` (the office's date) is read from the clock when not given."""
     today = today or clock.today_in(None)
     result = RowResult(row_no)
-    for column, parse, is_date, is_id in _plan(schema):
+    for column, parse, is_date, is_id in schema.plan:
         raw = cells.get(column.key)
         if _blank(raw):
             if column.required:
