@@ -117,11 +117,10 @@ def claim_people(application: Application) -> None:
         if taken != len(stale):
             raise DuplicateFiling({})
         known = {id_no for _, id_no, _, _ in claims}
-        new = [{"unit_id": application.unit_id, "business": business, "id_no": id_no,
-                "application_id": application.id} for id_no in dict.fromkeys(id_nos)
-               if id_no not in known]
-        if new:
-            insert_rows(FilingClaim.__table__, new)
+        new = [(application.unit_id, business, id_no, application.id)
+               for id_no in dict.fromkeys(id_nos) if id_no not in known]
+        insert_rows(FilingClaim.__table__, ("unit_id", "business", "id_no", "application_id"),
+                    new)
     except IntegrityError:
         # Another filing claimed one of these people between our read and our write.
         raise Refused("其他办件刚刚申报了相同人员，本次未保存；请刷新后查看") from None
