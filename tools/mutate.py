@@ -52,6 +52,8 @@ TARGETS = {
     "models/login_phones.py": ["tests/test_phones.py"],
     "models/upgrade.py": ["tests/test_accounts.py"],
     "models/deliveries.py": ["tests/test_unit_home.py"],
+    "rules/imports.py": ["tests/test_spreadsheet_damage.py", "tests/test_imports.py"],
+    "models/bulk.py": ["tests/test_imports.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no
