@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import db
+from models.bulk import insert_rows
 from models.service import Application
 from rules.eligibility import Refused
 from rules.imports import SCHEMAS
@@ -73,8 +74,9 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
         yield values[i:i + size]
 
 
-def _claims(unit_id: int, business: str, id_nos: Iterable[str]) -> list:
-    """(claim id, id_no, application id, its state) of the claimed ones among ``id_nos``."""
+def _claims(unit_id: int, business: str, id_nos: Iterable[str], *conditions) -> list:
+    """(claim id, id_no, application id, its state) of the claimed ones among ``id_nos``
+    (and meeting ``conditions``)."""
     found = []
     for chunk in _chunks(sorted(set(id_nos))):
         found += db.session.execute(
@@ -82,15 +84,18 @@ def _claims(unit_id: int, business: str, id_nos: Iterable[str]) -> list:
                       Application.state)
             .join(Application, Application.id == FilingClaim.application_id)
             .where(FilingClaim.unit_id == unit_id, FilingClaim.business == business,
-                   FilingClaim.id_no.in_(chunk))).all()
+                   FilingClaim.id_no.in_(chunk), *conditions)).all()
     return found
 
 
 def pending_filings(unit_id: int, business: str, id_nos: Iterable[str],
                     exclude: int | None = None) -> dict[str, int]:
-    """ID number → the unfinished filing of ``business`` (other than ``exclude``) naming it."""
-    return {id_no: app_id for _, id_no, app_id, state in _claims(unit_id, business, id_nos)
-            if state in UNFINISHED and app_id != exclude}
+    """ID number → the unfinished filing of ``business`` (other than ``exclude``) naming it.
+    Filtered in the query: approving a batch re-checks its own 10,000 claims, none of which
+    should come back."""
+    return {id_no: app_id for _, id_no, app_id, _ in _claims(
+        unit_id, business, id_nos, Application.state.in_(UNFINISHED),
+        FilingClaim.application_id != (exclude or 0))}
 
 
 def claim_people(application: Application) -> None:
@@ -116,11 +121,10 @@ def claim_people(application: Application) -> None:
         if taken != len(stale):
             raise DuplicateFiling({})
         known = {id_no for _, id_no, _, _ in claims}
-        new = [{"unit_id": application.unit_id, "business": business, "id_no": id_no,
-                "application_id": application.id} for id_no in dict.fromkeys(id_nos)
-               if id_no not in known]
-        if new:
-            db.session.execute(sa.insert(FilingClaim), new)
+        new = [(application.unit_id, business, id_no, application.id)
+               for id_no in dict.fromkeys(id_nos) if id_no not in known]
+        insert_rows(FilingClaim.__table__, ("unit_id", "business", "id_no", "application_id"),
+                    new)
     except IntegrityError:
         # Another filing claimed one of these people between our read and our write.
         raise Refused("其他办件刚刚申报了相同人员，本次未保存；请刷新后查看") from None

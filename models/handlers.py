@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from models import clock
 from models.base import db, utcnow
+from models.bulk import insert_rows
 from models.enrollment import Enrollment
 from models.imports import check_against_records
 from models.person import Person
@@ -155,31 +156,30 @@ def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int
     return [r.values for r in results], unit.id
 
 
+PERSON_COLUMNS = ("id_type", "id_no", "name", "phone", "birth_date", "gender", "created_at")
+ENROLLMENT_COLUMNS = ("person_id", "unit_id", "insurance_kinds", "start_date", "wage", "status",
+                      "created_at")
+
+
 def apply_enroll_batch(application: Application) -> None:
     """人员批量新参保: every row enrolled (or resumed) in one transaction, in bulk."""
     rows, unit_id = _batch_rows(application, "enroll_batch")
     new = [r for r in rows if r["kind"] == EnrollmentKind.NEW]
     known = _person_ids([r["id_no"] for r in new])
     fresh = [r for r in new if r["id_no"] not in known]
-    connection = db.session.connection()  # Core executemany: no ORM bookkeeping per row
     now = utcnow()
-    if fresh:
-        connection.execute(sa.insert(Person.__table__), [{
-            "id_type": "01", "id_no": r["id_no"], "name": r["name"],
-            "phone": r.get("phone") or None, "birth_date": birth_date_of(r["id_no"]),
-            "gender": gender_of(r["id_no"]), "created_at": now} for r in fresh])
-        known.update(_person_ids([r["id_no"] for r in fresh]))
-    if new:
-        connection.execute(sa.insert(Enrollment.__table__), [{
-            "person_id": known[r["id_no"]], "unit_id": unit_id,
-            "insurance_kinds": r["insurance_kinds"], "start_date": _day(r["start_date"]),
-            "wage": validate_wage(r["wage"]), "status": EnrollmentStatus.ACTIVE.value,
-            "created_at": now} for r in new])
+    known.update(insert_rows(Person.__table__, PERSON_COLUMNS, [
+        ("01", r["id_no"], r["name"], r.get("phone") or None, birth_date_of(r["id_no"]),
+         gender_of(r["id_no"]), now) for r in fresh], returning=("id_no", "id")))
+    active = EnrollmentStatus.ACTIVE.value
+    insert_rows(Enrollment.__table__, ENROLLMENT_COLUMNS, [
+        (known[r["id_no"]], unit_id, r["insurance_kinds"], _day(r["start_date"]),
+         validate_wage(r["wage"]), active, now) for r in new])
     resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
     ids = _person_ids([r["id_no"] for r in resumed])
     if resumed:  # each resumed row keeps its own wage and kinds: one executemany
         table = Enrollment.__table__
-        connection.execute(sa.update(table).where(
+        db.session.connection().execute(sa.update(table).where(
             table.c.unit_id == unit_id, table.c.status == EnrollmentStatus.SUSPENDED.value,
             table.c.person_id == sa.bindparam("pid"))
             .values(status=EnrollmentStatus.ACTIVE.value, end_date=None,

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from models import clock
 from models.base import db
 from models.claims import business_of, pending_filings
 from models.enrollment import Enrollment
@@ -131,14 +132,14 @@ def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple
     positions, problems = match_headers(schema, header)
     if problems:
         return [], problems
-    results = []
+    results, today = [], clock.today()
     for offset, raw in enumerate(rows, start=2):
         if all(_blank(v) for v in raw):
             continue
         if len(results) >= MAX_ROWS:
             raise BadFile(f"每个文件最多{MAX_ROWS}行数据，请拆分后导入")
         cells = {key: raw[pos] if pos < len(raw) else None for key, pos in positions.items()}
-        result = check_row(schema, offset, cells)
+        result = check_row(schema, offset, cells, today)
         result.raw = [raw[positions[c.key]] if c.key in positions and positions[c.key] < len(raw)
                       else None for c in schema.columns]
         results.append(result)

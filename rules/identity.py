@@ -132,8 +132,11 @@ def validate_resident_id(value: str, today: dt.date | None = None) -> str:
 
 
 def birth_date_of(resident_id: str) -> dt.date:
-    """Birth date encoded in a valid resident ID number."""
-    return ric.get_birth_date(resident_id)
+    """Birth date encoded in a valid resident ID number (one parse per distinct date)."""
+    birth = _birth(resident_id[6:14])
+    if birth is None:
+        raise InvalidValue("身份证号码中的出生日期无效")
+    return birth
 
 
 def gender_of(resident_id: str) -> str:

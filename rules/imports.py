@@ -10,8 +10,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property, lru_cache
 
+from rules import clock
 from rules.fields import validate_date_in_range, validate_wage
 from rules.identity import (
     InvalidValue,
@@ -76,6 +77,12 @@ class BatchSchema:
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
+
+    @cached_property
+    def plan(self) -> tuple:
+        """Per column, built once: (column, parser, is a date, is an ID number)."""
+        return tuple((c, _choice(c) if c.kind == "choice" else PARSERS[c.kind],
+                      c.kind == "date", c.kind == "id_no") for c in self.columns)
 
 
 SCHEMAS = {
@@ -150,15 +157,17 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 def _as_number(value, what: str) -> None:
     """Refuse a value a spreadsheet stored as a number or in scientific notation."""
+    if type(value) is str and value.isascii() and "e" not in value and "E" not in value:
+        return  # plain text without an exponent (the common cell): nothing to normalise
     if isinstance(value, (NumericCell, int, float, Decimal)) or \
             _SCIENTIFIC.match(normalise(value)):
         raise InvalidValue(f"{what}被Excel转成了数字（文件中为{value}），数字可能已丢失或改变，"
                            f"请{TEXT_FORMAT_HINT}")
 
 
-def _id_no(value) -> str:
+def _id_no(value, today: dt.date | None = None) -> str:
     _as_number(value, "身份证号码")
-    return validate_resident_id(value)
+    return validate_resident_id(value, today)
 
 
 #: A number kept as a spreadsheet number holds 15 significant digits: an 18-digit ID number
@@ -187,17 +196,29 @@ def _date(value) -> dt.date:
         if 1 <= value <= 2958465 and float(value).is_integer():  # an Excel date serial
             return EXCEL_EPOCH + dt.timedelta(days=int(value))
         raise InvalidValue("日期无效")
-    text = normalise(value)
-    if re.fullmatch(r"\d{5}", text):
+    found = _date_text(normalise(value))
+    if isinstance(found, str):
+        raise InvalidValue(found)
+    return found
+
+
+_SERIAL = re.compile(r"\d{5}")
+_DAY = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_COMPACT_DAY = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+@lru_cache(maxsize=4096)
+def _date_text(text: str) -> dt.date | str:
+    """A date typed as text, or the reason it is not one (a file repeats few dates)."""
+    if _SERIAL.fullmatch(text):
         return EXCEL_EPOCH + dt.timedelta(days=int(text))
-    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or \
-        re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+    match = _DAY.fullmatch(text) or _COMPACT_DAY.fullmatch(text)
     if not match:
-        raise InvalidValue("日期格式应为 2026-11-01")
+        return "日期格式应为 2026-11-01"
     try:
         return dt.date(*(int(g) for g in match.groups()))
     except ValueError:
-        raise InvalidValue("日期无效") from None
+        return "日期无效"
 
 
 def _text(value) -> str:
@@ -242,10 +263,13 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def check_row(schema: BatchSchema, row_no: int, cells: dict) -> RowResult:
-    """Parse and check one row's cells (column key → raw value) by the shared rules."""
+def check_row(schema: BatchSchema, row_no: int, cells: dict,
+              today: dt.date | None = None) -> RowResult:
+    """Parse and check one row's cells (column key → raw value) by the shared rules;
+    ``today`` (the office's date) is read from the clock when not given."""
+    today = today or clock.today_in(None)
     result = RowResult(row_no)
-    for column in schema.columns:
+    for column, parse, is_date, is_id in schema.plan:
         raw = cells.get(column.key)
         if _blank(raw):
             if column.required:
@@ -257,19 +281,19 @@ def check_row(schema: BatchSchema, row_no: int, cells: dict) -> RowResult:
         if isinstance(raw, str) and raw.startswith("="):
             result.errors.append((column.header, "不接受公式，请填写值"))
             continue
-        parse = _choice(column) if column.kind == "choice" else PARSERS[column.kind]
         try:
-            value = parse(raw)
-            if column.kind == "date":
-                value = validate_date_in_range(column.key, value)
+            value = _id_no(raw, today) if is_id else parse(raw)
+            if is_date:
+                value = validate_date_in_range(column.key, value, today)
         except InvalidValue as error:
             result.errors.append((column.header, str(error)))
             continue
         result.values[column.key] = value
-        if column.kind == "id_no" and suspect_rounding(value):
-            result.held.append((column.header, SUSPECT_ID))
-        if column.kind == "id_no" and (notice := conversion_notice(raw, value)):
-            result.held.append((column.header, notice + "，请核对后确认"))
+        if is_id:
+            if suspect_rounding(value):
+                result.held.append((column.header, SUSPECT_ID))
+            if raw != value and (notice := conversion_notice(raw, value)):
+                result.held.append((column.header, notice + "，请核对后确认"))
     if _is_example(schema, cells):
         result.errors, result.held = [("", "模板中的示例行未删除")], []
     return result

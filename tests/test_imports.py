@@ -7,6 +7,7 @@ import io
 import random
 import re
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,46 @@ def test_error_workbook_round_trip_and_atomic_save(unit_a):
     enrolled = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).join(
         Person).where(Person.id_no.in_([ids[0], ids[2]]), Enrollment.status == "active"))
     assert enrolled == 2
+
+
+def test_approved_batch_stores_each_field_as_the_single_form_would(unit_a):
+    """The approval's bulk insert (plain tuples, multi-row statements) writes values the
+    ORM reads back as typed, and the new people are found by the contains-search."""
+    from models import search
+    from rules.search import person_search
+
+    ids = fresh_ids(3, 71)
+    rows = [[ids[0], "鲍批量", "13912345678", "2026-11-01", 8123.5, "五险"],
+            [ids[1], "鲍二", None, "2026/11/02", 9000, "养老医疗工伤"],
+            [ids[2], "鲍三", "13800001111", "2026-11-03", 7000, "五险"]]
+    batch, _ = upload(unit_a, filled(unit_a, rows))
+    assert (batch.rows_good, batch.rows_bad) == (3, 0)
+    unit_a.post(f"/unit/import/batch/{batch.id}/save/", data={"csrf_token": csrf_token(unit_a)})
+    filing_id = db.session.get(ImportBatch, batch.id).application_id
+    switch(unit_a, "staff", "reviewer")
+    review(unit_a, filing_id, "accept")
+    review(unit_a, filing_id, "approve")
+    db.session.expire_all()
+    assert db.session.get(Application, filing_id).state == "completed"
+    people = {p.id_no: p for p in db.session.scalars(sa.select(Person).where(
+        Person.id_no.in_(ids)))}
+    first, second = people[ids[0]], people[ids[1]]
+    assert first.birth_date == dt.date(int(ids[0][6:10]), int(ids[0][10:12]),
+                                       int(ids[0][12:14]))
+    assert first.gender == ("M" if int(ids[0][16]) % 2 else "F")
+    assert (first.name, first.phone, second.phone) == ("鲍批量", "13912345678", None)
+    assert first.id_type == "01" and isinstance(first.created_at, dt.datetime)
+    enrolments = {e.person_id: e for e in db.session.scalars(sa.select(Enrollment).where(
+        Enrollment.person_id.in_([p.id for p in people.values()])))}
+    one, two = enrolments[first.id], enrolments[second.id]
+    assert (one.start_date, one.wage, one.insurance_kinds, one.status) == (
+        dt.date(2026, 11, 1), Decimal("8123.50"), "110,210,310,410,510", "active")
+    assert (two.start_date, two.wage, two.insurance_kinds) == (
+        dt.date(2026, 11, 2), Decimal("9000.00"), "110,310,410")
+    assert one.unit.uscc == UNIT_A and len(enrolments) == 3
+    found = set(db.session.scalars(sa.select(Person.id).where(
+        search.clause(Person, person_search("鲍批")))))
+    assert found == {first.id}
 
 
 def test_approval_of_a_batch_is_all_or_nothing(unit_a):

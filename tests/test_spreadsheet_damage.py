@@ -78,6 +78,25 @@ def test_scientific_notation_and_numeric_phones_are_refused(unit_a):
     assert "手机号码被Excel转成了数字" in found[4]
 
 
+def test_lowercase_exponents_and_blank_required_cells_are_refused(unit_a):
+    """Scientific notation typed in lower case (as LibreOffice and csv files write it) is
+    refused like Excel's; a required cell left blank says 必填 and the row is not kept; a
+    date serial that is not a whole day is no date."""
+    good = fresh_ids(4, 74)
+    data = filled(unit_a, [["3.30106e+17", "小写", None, "2026-11-01", 8000, "五险"],
+                           [good[0], "电三", "1.39123e+10", "2026-11-01", 8000, "五险"],
+                           [good[1], None, None, "2026-11-01", 8000, "五险"],
+                           [good[2], "缺日期", None, None, 8000, "五险"],
+                           [good[3], "半天", None, 46000.5, 8000, "五险"]])
+    batch, _ = upload(unit_a, data)
+    found = reasons(batch)
+    assert batch.rows_good == 0 and batch.rows_bad == 5
+    assert found[6] == "参保日期：日期无效"  # a date serial with a fraction of a day
+    assert "身份证号码被Excel转成了数字（文件中为3.30106e+17）" in found[2]
+    assert "手机号码被Excel转成了数字" in found[3]
+    assert found[4] == "姓名：必填" and found[5] == "参保日期：必填"
+
+
 def test_a_rounding_tail_is_held_until_the_user_confirms(unit_a):
     suspect = rounded_tail_id()
     other = fresh_ids(1, 73)[0]

@@ -55,6 +55,8 @@ TARGETS = {
     "models/deliveries.py": ["tests/test_unit_home.py"],
     "models/scheduled.py": ["tests/test_scheduled.py"],
     "models/jobs.py": ["tests/test_jobs.py"],
+    "rules/imports.py": ["tests/test_spreadsheet_damage.py", "tests/test_imports.py"],
+    "models/bulk.py": ["tests/test_imports.py"],
 }
 
 #: Pure modules are first tried in this process against the pure tests (no app, no

@@ -1,0 +1,58 @@
+"""Bulk inserts: plain tuples as one multi-row INSERT per page, straight to the driver.
+
+A plain executemany runs the INSERT once per row. On SQLite every statement ends with a
+savepoint release at which the FTS5 search tables (models.search, filled by triggers on
+person and unit) flush their pending index: 10,000 people cost 10,000 flushes (~1.9 s),
+against ~0.4 s as multi-row VALUES of 1,000. SQLAlchemy's own multi-row path
+("insertmanyvalues") builds a parameter dictionary per row and processes it generically
+(~10 µs a row); here each column's bind processor (dates as SQLite stores them, enums) is
+looked up once and applied to the tuples, and the statement goes to the driver as text.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from models.base import db
+
+#: Rows per statement (fewer when the columns would pass the driver's parameter limit).
+PAGE = 1000
+#: SQLite allows 32,766 parameters a statement (since 3.32), PostgreSQL 65,535.
+MAX_PARAMETERS = 30_000
+PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
+                returning: Sequence[str] = ("id",)) -> list[tuple]:
+    """Insert ``rows`` (tuples of the ``names`` columns' values) within the session's
+    transaction; the ``returning`` columns of the new rows, as the driver reads them (ints,
+    strings), in no particular order."""
+    if not rows:
+        return []
+    connection = db.session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    columns = [table.c[name] for name in names]
+    processors = [(i, p) for i, c in enumerate(columns)
+                  if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    mark = PLACEHOLDERS[dialect.paramstyle]
+    one = "(" + ", ".join([mark] * len(columns)) + ")"
+    head = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(c.name) for c in columns)}) VALUES ")
+    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}"
+    page = max(1, min(PAGE, MAX_PARAMETERS // len(columns)))
+    found: list[tuple] = []
+    for start in range(0, len(rows), page):
+        chunk = rows[start:start + page]
+        flat = []
+        for row in chunk:
+            if processors:
+                row = list(row)
+                for i, process in processors:
+                    row[i] = process(row[i])
+            flat.extend(row)
+        result = connection.exec_driver_sql(head + ", ".join([one] * len(chunk)) + tail,
+                                            tuple(flat))
+        found += [tuple(r) for r in result]
+    return found
