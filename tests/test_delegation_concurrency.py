@@ -10,21 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import threading
-import time
 
 import pytest
 import sqlalchemy as sa
-from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import orm
 from stdnum.cn import uscc
 
 from models import Account, AuditEvent, Grant, Person, Unit, db
 from models.demo import make_id_no
-from models.errors import Refusal
 from models.operations import By, add_member
 from rules.codes import AccountKind, GrantLevel
 from rules.permissions import Actor
+from tests.races import own_connections, race
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
@@ -66,44 +63,23 @@ def _cleanup(engine, unit_id, person_ids):
 
 
 def test_two_concurrent_administrators_one_is_refused(app):
-    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    unit_id, rep_account, people = _setup(engine)
-    actor = Actor(rep_account, AccountKind.UNIT_MEMBER, person_id=people[0], unit_id=unit_id,
-                  grant_level=GrantLevel.LEGAL_REP)
-    barrier, outcomes = threading.Barrier(2), []
-    test_session = db.session
-    db.session = orm.scoped_session(orm.sessionmaker(bind=engine), scopefunc=_app_ctx_id)
+    with own_connections(app) as engine:
+        unit_id, rep_account, people = _setup(engine)
+        actor = Actor(rep_account, AccountKind.UNIT_MEMBER, person_id=people[0],
+                      unit_id=unit_id, grant_level=GrantLevel.LEGAL_REP)
 
-    def add(person_id):
-        with app.app_context():
-            try:
-                person = db.session.get(Person, person_id)
-                today = dt.date.today()
-                barrier.wait()
-                add_member(By(actor), person, GrantLevel.ADMIN, today, None, set(), today)
-                time.sleep(0.5)  # hold the transaction open: the other one runs meanwhile
-                db.session.commit()
-                outcomes.append("added")
-            except Refusal as refusal:
-                db.session.rollback()
-                outcomes.append(refusal.message)
-            finally:
-                db.session.remove()
+        def add(person_id):
+            person = db.session.get(Person, person_id)
+            today = dt.date.today()
+            add_member(By(actor), person, GrantLevel.ADMIN, today, None, set(), today)
 
-    try:
-        threads = [threading.Thread(target=add, args=(p,)) for p in people[1:]]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        with engine.connect() as conn:
-            admins = conn.scalar(sa.select(sa.func.count()).select_from(Grant).where(
-                Grant.unit_id == unit_id, Grant.level == GrantLevel.ADMIN))
-        assert admins == 1
-        refused = "每个单位同一时间最多1个管理员（授权期间内已满）"
-        assert sorted(outcomes) == sorted(["added", refused])
-    finally:
-        db.session.remove()
-        db.session = test_session
-        _cleanup(engine, unit_id, people)
-        engine.dispose()
+        try:
+            outcomes = race(app, add, [(p,) for p in people[1:]], done="added")
+            with engine.connect() as conn:
+                admins = conn.scalar(sa.select(sa.func.count()).select_from(Grant).where(
+                    Grant.unit_id == unit_id, Grant.level == GrantLevel.ADMIN))
+            assert admins == 1
+            refused = "每个单位同一时间最多1个管理员（授权期间内已满）"
+            assert sorted(outcomes) == sorted(["added", refused])
+        finally:
+            _cleanup(engine, unit_id, people)

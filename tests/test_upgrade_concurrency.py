@@ -6,21 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import threading
-import time
 
 import pytest
 import sqlalchemy as sa
-from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import orm
 from stdnum.cn import uscc
 
 from models import Account, AuditEvent, Grant, Person, Unit, db
 from models.account import hash_password
-from models.accounts import AccountRefused
 from models.demo import make_id_no
 from models.legacy import LegacyAccount
 from models.upgrade import upgrade_legacy
+from tests.races import own_connections, race
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
@@ -64,46 +61,22 @@ def _cleanup(engine, unit_id, admin_id, rep_id_no):
 
 
 def test_two_upgrades_of_one_old_login_at_once_one_is_told_it_is_done(app):
-    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    unit_id, admin_id, legacy_id, rep_id_no = _setup(engine)
-    barrier, outcomes = threading.Barrier(2), []
-    test_session = db.session
-    db.session = orm.scoped_session(orm.sessionmaker(bind=engine), scopefunc=_app_ctx_id)
+    with own_connections(app) as engine:
+        unit_id, admin_id, legacy_id, rep_id_no = _setup(engine)
 
-    def upgrade():
-        with app.app_context():
-            try:
-                rows = [db.session.get(LegacyAccount, legacy_id)]
-                admin = db.session.get(Person, admin_id)
-                barrier.wait()
-                upgrade_legacy(rows, rep_id_no=rep_id_no, rep_name="并发法人",
-                               rep_phone="13912340089", admin=admin, password="Race#Pass2026",
-                               today=dt.date(2026, 11, 29))
-                time.sleep(0.5)  # hold the transaction open: the other one runs meanwhile
-                db.session.commit()
-                outcomes.append("upgraded")
-            except AccountRefused as refusal:
-                db.session.rollback()
-                outcomes.append(str(refusal))
-            except Exception as error:  # what a request would answer with a 500
-                db.session.rollback()
-                outcomes.append(type(error).__name__)
-            finally:
-                db.session.remove()
+        def upgrade():
+            rows = [db.session.get(LegacyAccount, legacy_id)]
+            admin = db.session.get(Person, admin_id)
+            upgrade_legacy(rows, rep_id_no=rep_id_no, rep_name="并发法人",
+                           rep_phone="13912340089", admin=admin, password="Race#Pass2026",
+                           today=dt.date(2026, 11, 29))
 
-    try:
-        threads = [threading.Thread(target=upgrade) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        with engine.connect() as conn:
-            reps = conn.scalar(sa.select(sa.func.count()).select_from(Grant).where(
-                Grant.unit_id == unit_id, Grant.level == "legal_rep"))
-        assert reps == 1
-        assert sorted(outcomes) == sorted(["upgraded", "该账号已升级，请使用新单位编号登录"])
-    finally:
-        db.session.remove()
-        db.session = test_session
-        _cleanup(engine, unit_id, admin_id, rep_id_no)
-        engine.dispose()
+        try:
+            outcomes = race(app, upgrade, [(), ()], done="upgraded")
+            with engine.connect() as conn:
+                reps = conn.scalar(sa.select(sa.func.count()).select_from(Grant).where(
+                    Grant.unit_id == unit_id, Grant.level == "legal_rep"))
+            assert reps == 1
+            assert sorted(outcomes) == sorted(["upgraded", "该账号已升级，请使用新单位编号登录"])
+        finally:
+            _cleanup(engine, unit_id, admin_id, rep_id_no)

@@ -300,13 +300,21 @@ class FilingDesk(KindGate, BaseView):
     def upload(self, application_id):
         application = scoped_or_404(Application, application_id)
         upload = request.files.get("file")
-        try:
+
+        def change():
             if upload is None:
                 raise BadUpload("请选择文件")
             attach(self.by, application, request.form.get("material", ""), upload.filename,
                    upload.stream)
+        return self._carry_out(application, change, "材料已上传")
+
+    def _carry_out(self, application, change, done: str):
+        """Run ``change`` (an operation on this filing), commit and say ``done``; a refusal
+        rolls back and is shown. Back to the filing's page either way."""
+        try:
+            change()
             db.session.commit()
-            flash("材料已上传", "info")
+            flash(done, "info")
         except Refusal as refusal:
             flash_refusal(refusal)
         return redirect(url_for(".detail", application_id=application.id))
@@ -315,13 +323,9 @@ class FilingDesk(KindGate, BaseView):
     def batch_drop_row(self, application_id):
         """Fix a rejected batch filing by dropping a row that no longer applies."""
         application = scoped_or_404(Application, application_id)
-        try:
-            drop_batch_row(self.by, application, request.form.get("row_no", type=int) or 0)
-            db.session.commit()
-            flash("已删除该行", "info")
-        except Refusal as refusal:
-            flash_refusal(refusal)
-        return redirect(url_for(".detail", application_id=application.id))
+        row_no = request.form.get("row_no", type=int) or 0
+        return self._carry_out(application, lambda: drop_batch_row(self.by, application, row_no),
+                               "已删除该行")
 
     @expose("/<int:application_id>/batch/file/", methods=("POST",))
     def batch_file(self, application_id):
@@ -336,13 +340,8 @@ class FilingDesk(KindGate, BaseView):
                           item_id=application.item_id, account_id=self.actor.account_id,
                           file_name=upload.filename, data=data)
         db.session.flush()
-        try:
-            replace_batch_rows(self.by, application, batch)
-            db.session.commit()
-            flash(f"已用更正后的文件替换为{len(batch.rows)}行", "info")
-        except Refusal as refusal:
-            flash_refusal(refusal)
-        return redirect(url_for(".detail", application_id=application.id))
+        return self._carry_out(application, lambda: replace_batch_rows(self.by, application, batch),
+                               f"已用更正后的文件替换为{len(batch.rows)}行")
 
     @expose("/attachment/<int:attachment_id>/remove/", methods=("POST",))
     def remove_attachment(self, attachment_id):
@@ -368,14 +367,10 @@ class FilingDesk(KindGate, BaseView):
     @expose("/<int:application_id>/rate/", methods=("POST",))
     def rate(self, application_id):
         application = scoped_or_404(Application, application_id)
-        try:
-            rate_filing(self.by, application, request.form.get("rating", type=int),
-                        request.form.get("comment", ""))
-            db.session.commit()
-            flash("感谢您的评价", "info")
-        except Refusal as refusal:
-            flash_refusal(refusal)
-        return redirect(url_for(".detail", application_id=application.id))
+        rating, comment = request.form.get("rating", type=int), request.form.get("comment", "")
+        return self._carry_out(application,
+                               lambda: rate_filing(self.by, application, rating, comment),
+                               "感谢您的评价")
 
     @expose("/<int:application_id>/print/<sheet>/")
     def print_sheet(self, application_id, sheet):
