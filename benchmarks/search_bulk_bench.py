@@ -2,34 +2,33 @@
 
     .venv/bin/python -m benchmarks.search_bulk_bench [rows] [rounds]
 
-Two fresh SQLite files, each with the demo data and 100,000 more people (so the FTS5 tables
+Three fresh SQLite files, each with the demo data and 100,000 more people (so the FTS5 tables
 are not empty), in one process:
 
-- **before**: migrated back to 00a9b9b56c84 (``person_trigram`` and ``person_chars``, whose
-  triggers index every row, 50 ``substr`` calls each); ``models.bulk`` without the pause.
-- **after**: at head (``person_trigram`` and ``person_bigrams``); ``models.bulk`` pauses the
-  insert triggers and fills both tables set-based (``models.search.indexed_in_bulk``).
-- **after, by triggers**: the head schema with the pause off, to tell the cheaper bigram
-  expression from the set-based fill.
+- **before**: migrated back to 00a9b9b56c84: ``person_trigram`` and ``person_chars``, whose
+  trigger computes 50 ``substr`` calls a row.
+- **after**: at head: ``person_trigram`` and ``person_bigrams``, whose trigger computes a
+  name's bigrams by a CASE on its length.
+- **no search index**: the head schema with the search tables' triggers dropped, the floor.
 
 Each round inserts ``rows`` people through ``models.bulk.insert_rows`` (what the approval of
 人员批量新参保 does) in a transaction that is rolled back, then the whole approval of a
-``rows``-row batch over HTTP in both apps (uploaded, saved and accepted untimed first);
+``rows``-row batch over HTTP in each app (uploaded, saved and accepted untimed first);
 interleaved round by round, medians printed.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
-import tempfile
 
 import flask_migrate
+import sqlalchemy as sa
 
 from benchmarks.common import batch_id, fresh_app, logged_in
 from benchmarks.import_bench import workbook
@@ -38,22 +37,6 @@ from models.bulk import insert_rows
 from models.handlers import PERSON_COLUMNS
 
 BEFORE = "00a9b9b56c84"
-
-
-@contextlib.contextmanager
-def _by_triggers(connection, table):
-    yield lambda ids: None
-
-
-@contextlib.contextmanager
-def triggers_only():
-    """models.bulk as before: no pause, the triggers index each row."""
-    real = search.indexed_in_bulk
-    search.indexed_in_bulk = _by_triggers
-    try:
-        yield
-    finally:
-        search.indexed_in_bulk = real
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘欧阳"
@@ -69,8 +52,8 @@ def people(n: int, seed: int) -> list[tuple]:
         dt.date(1990, 1, 1), "M", now) for k in range(n)]
 
 
-def insert(app, rows, trig: bool) -> float:
-    with app.app_context(), (triggers_only() if trig else contextlib.nullcontext()):
+def insert(app, rows) -> float:
+    with app.app_context():
         start = time.perf_counter()
         insert_rows(Person.__table__, PERSON_COLUMNS, rows, returning=("id",))
         db.session.flush()
@@ -79,7 +62,7 @@ def insert(app, rows, trig: bool) -> float:
     return elapsed
 
 
-def approve(app, rows: int, seed: int, trig: bool) -> float:
+def approve(app, rows: int, seed: int) -> float:
     client = logged_in(app)
     response = client.post("/unit/import/upload/SB_ENROLL_BATCH/", data={
         "file": (io.BytesIO(workbook(rows, 0.0, seed)), "bench.xlsx")},
@@ -89,10 +72,9 @@ def approve(app, rows: int, seed: int, trig: bool) -> float:
     reviewer = logged_in(app, "staff", "reviewer", "")
     url = f"/admin/admin_application/review/{application_id}/"
     reviewer.post(url, data={"action": "accept"})
-    with triggers_only() if trig else contextlib.nullcontext():
-        start = time.perf_counter()
-        answer = reviewer.post(url, data={"action": "approve"})
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    answer = reviewer.post(url, data={"action": "approve"})
+    elapsed = time.perf_counter() - start
     assert answer.status_code == 302, answer.status_code
     return elapsed
 
@@ -102,27 +84,28 @@ def main(rows: int = 10_000, rounds: int = 7) -> None:
     with before.app_context():
         flask_migrate.downgrade(revision=BEFORE)
     after, _ = fresh_app(Path(tempfile.mkdtemp()) / "after.sqlite3")
-    for app, trig in ((before, True), (after, False)):
-        with app.app_context(), (triggers_only() if trig else contextlib.nullcontext()):
-            insert_rows(Person.__table__, PERSON_COLUMNS, people(100_000, 99), returning=())
+    bare, _ = fresh_app(Path(tempfile.mkdtemp()) / "bare.sqlite3")
+    with bare.app_context():
+        for table in search.FTS:
+            for suffix in ("ai", "ad", "au"):
+                db.session.execute(sa.text(f"DROP TRIGGER {table}_{suffix}"))
+        db.session.commit()
+    for app in (before, after, bare):
+        with app.app_context():
+            insert_rows(Person.__table__, PERSON_COLUMNS, people(100_000, 99))
             db.session.commit()
-    cases = [("before (00a9b9b56c84, triggers)", before, True),
-             ("after, by triggers (no pause)", after, True),
-             ("after (set-based fill)", after, False)]
-    times = {label: [] for label, _, _ in cases}
-    approvals = {"before": [], "after": []}
+    cases = {"before (00a9b9b56c84)": before, "after": after, "no search index": bare}
+    times = {label: [] for label in cases}
+    approvals = {label: [] for label in cases}
     for n in range(rounds):
-        for label, app, trig in cases:
-            times[label].append(insert(app, people(rows, 1000 + n), trig))
-        approvals["before"].append(approve(before, rows, 2000 + n, True))
-        approvals["after"].append(approve(after, rows, 3000 + n, False))
+        for k, (label, app) in enumerate(cases.items()):
+            times[label].append(insert(app, people(rows, 1000 + n)))
+            approvals[label].append(approve(app, rows, 2000 + 10 * n + k))
     print(f"{rows:,} people into 100,000, SQLite; medians of {rounds} rounds, interleaved")
-    for label, values in times.items():
-        print(f"  insert_rows   {label:34s} {statistics.median(values):6.3f} s  "
-              f"{' '.join(f'{v:.3f}' for v in values)}")
-    for label, values in approvals.items():
-        print(f"  approval HTTP {label:34s} {statistics.median(values):6.3f} s  "
-              f"{' '.join(f'{v:.3f}' for v in values)}")
+    for name, results in (("insert_rows", times), ("approval HTTP", approvals)):
+        for label, values in results.items():
+            print(f"  {name:13s} {label:22s} {statistics.median(values):6.3f} s  "
+                  f"({' '.join(f'{v:.3f}' for v in values)})")
     with open("/proc/loadavg") as handle:
         print("load average:", handle.read().strip())
 

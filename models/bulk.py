@@ -7,8 +7,6 @@ against ~0.4 s as multi-row VALUES of 1,000. SQLAlchemy's own multi-row path
 ("insertmanyvalues") builds a parameter dictionary per row and processes it generically
 (~10 µs a row); here each column's bind processor (dates as SQLite stores them, enums) is
 looked up once and applied to the tuples, and the statement goes to the driver as text.
-New people and units are put in the search index by ``models.search.indexed_in_bulk``, one
-statement per FTS5 table per page, instead of its triggers row by row.
 """
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from models import search
 from models.base import db
 
 #: Rows per statement (fewer when the columns would pass the driver's parameter limit).
@@ -43,26 +40,19 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
     one = "(" + ", ".join([mark] * len(columns)) + ")"
     head = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
             f"({', '.join(quote(c.name) for c in columns)}) VALUES ")
-    indexed = table.name in search.INDEXED  # the search index needs the new ids
-    wanted = [*returning, "id"] if indexed else list(returning)
-    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in wanted)}"
+    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}"
     page = max(1, min(PAGE, MAX_PARAMETERS // len(columns)))
     found: list[tuple] = []
-    with search.indexed_in_bulk(connection, table.name) as index:
-        for start in range(0, len(rows), page):
-            chunk = rows[start:start + page]
-            flat = []
-            for row in chunk:
-                if processors:
-                    row = list(row)
-                    for i, process in processors:
-                        row[i] = process(row[i])
-                flat.extend(row)
-            result = connection.exec_driver_sql(head + ", ".join([one] * len(chunk)) + tail,
-                                                tuple(flat))
-            new = [tuple(r) for r in result]
-            if indexed:
-                index([r[-1] for r in new])
-                new = [r[:-1] for r in new]
-            found += new
+    for start in range(0, len(rows), page):
+        chunk = rows[start:start + page]
+        flat = []
+        for row in chunk:
+            if processors:
+                row = list(row)
+                for i, process in processors:
+                    row[i] = process(row[i])
+            flat.extend(row)
+        result = connection.exec_driver_sql(head + ", ".join([one] * len(chunk)) + tail,
+                                            tuple(flat))
+        found += [tuple(r) for r in result]
     return found

@@ -9,9 +9,9 @@ a filter on ``Person`` or ``Unit`` that the database answers from an index:
 - SQLite: FTS5 tables kept in step by triggers (migrations 7a3c1f2e9b10, 158ba099213d):
   ``person_trigram`` (name, ID number) and ``unit_trigram`` (name, credit code, unit number)
   with the trigram tokenizer, and ``person_bigrams``, the name's bigrams (张伟明 → 张伟 伟明,
-  unicode61 tokens): a name searched by 2 characters is one token's rows.
-  A bulk insert (``models.bulk``) pauses the insert triggers for its own transaction and
-  fills these tables itself, set-based (``indexed_in_bulk``).
+  unicode61 tokens): a name searched by 2 characters is one token's rows. The triggers
+  fire for bulk inserts too (``models.bulk``'s multi-row INSERT): filling the tables
+  set-based after each page measured no faster, the cost being FTS5's own per row.
 
 Every indexed match is checked again with LIKE on the row itself, so both databases give
 exactly ``rules.search.matches``. Terms of 1-2 characters in an ID number, credit code or
@@ -19,10 +19,6 @@ unit name, and names searched by one character, hit a large share of the rows: t
 reads them in order and stops at the page (``bounded``) instead of counting them.
 """
 from __future__ import annotations
-
-import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -34,15 +30,6 @@ from rules.search import Search
 #: FTS5 tables (SQLite) and their columns.
 FTS = {"person_trigram": ("name", "id_no"), "person_bigrams": ("name",),
        "unit_trigram": ("name", "uscc", "unit_no")}
-#: The FTS5 tables (SQLite) that index each table's rows.
-INDEXED = {"person": ("person_trigram", "person_bigrams"), "unit": ("unit_trigram",)}
-#: The table whose row for a source table pauses that table's insert triggers (SQLite).
-PAUSED = "search_paused"
-#: Bigrams are indexed over a name's first 50 characters (person.name is String(50)); names
-#: of up to 8 characters, nearly all of them, are spelled out so that SQLite does not compute
-#: 50 substrings for every row.
-NAME_WIDTH = 50
-SHORT = 8
 #: GIN indexes (PostgreSQL): (name, table, expression).
 GIN = [("ix_person_name_trgm", "person", "name gin_trgm_ops"),
        ("ix_person_id_no_trgm", "person", "id_no gin_trgm_ops"),
@@ -55,56 +42,7 @@ _FTS_TABLE = {Person: "person_trigram", Unit: "unit_trigram"}
 
 def is_search_object(name: str | None) -> bool:
     """Whether a schema object is one of these indexes (the models do not declare them)."""
-    return bool(name) and (name.startswith(tuple(FTS)) or name == PAUSED
-                           or name in {g[0] for g in GIN})
-
-
-def bigrams(expression: str) -> str:
-    """SQL: ``expression``'s bigrams, space separated (the tokens of ``person_bigrams``;
-    the same as migration 158ba099213d's triggers)."""
-    def grams(k):
-        return " || ' ' || ".join(f"substr({expression}, {i}, 2)" for i in range(1, k))
-    cases = " ".join(f"WHEN {k} THEN {grams(k)}" for k in range(2, SHORT + 1))
-    return (f"CASE length({expression}) WHEN 0 THEN '' WHEN 1 THEN '' {cases} "
-            f"ELSE {grams(NAME_WIDTH)} END")
-
-
-def _values(fts: str) -> str:
-    if fts == "person_bigrams":
-        return bigrams("name")
-    return ", ".join(FTS[fts])
-
-
-@contextmanager
-def indexed_in_bulk(connection: sa.Connection, table: str) -> Iterator[
-        Callable[[Sequence[int]], None]]:
-    """For a bulk insert into ``table`` within ``connection``'s transaction: yields
-    ``fill(ids)``, to be called with each chunk's new row ids right after its INSERT, which
-    indexes them in one INSERT … SELECT per FTS5 table; meanwhile the table's insert
-    triggers skip. The pause is a row in ``search_paused`` written in this transaction and
-    deleted when the block ends (on error too; a rollback or crash removes it as well), so
-    no other transaction ever sees it. PostgreSQL, and tables without an index: ``fill``
-    does nothing (GIN indexes are kept by the database)."""
-    if connection.dialect.name != "sqlite" or table not in INDEXED:
-        yield lambda ids: None
-        return
-    statements = [sa.text(f"INSERT INTO {fts}(rowid, {', '.join(FTS[fts])}) SELECT id, "
-                          f"{_values(fts)} FROM {table} "
-                          f"WHERE id IN (SELECT value FROM json_each(:ids))")
-                  for fts in INDEXED[table]]
-
-    def fill(ids: Sequence[int]) -> None:
-        if ids:
-            wanted = json.dumps(list(ids))
-            for statement in statements:
-                connection.execute(statement, {"ids": wanted})
-
-    pause = {"source": table}
-    connection.execute(sa.text(f"INSERT INTO {PAUSED} (source) VALUES (:source)"), pause)
-    try:
-        yield fill
-    finally:
-        connection.execute(sa.text(f"DELETE FROM {PAUSED} WHERE source = :source"), pause)
+    return bool(name) and (name.startswith(tuple(FTS)) or name in {g[0] for g in GIN})
 
 
 def _like(term: str) -> str:
