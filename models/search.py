@@ -4,8 +4,8 @@
 a filter on ``Person`` or ``Unit`` that the database answers from an index:
 
 - PostgreSQL: ``pg_trgm`` GIN indexes (``ILIKE '%term%'``). For names, a GIN index on the
-  name's characters (``regexp_split_to_array(lower(name), '')``) serves terms of 1-2
-  characters, which have no trigram.
+  name's characters (``regexp_split_to_array(lower(name), '')``) serves names searched by
+  2 characters, which have no trigram.
 - SQLite: FTS5 tables kept in step by triggers (migrations 7a3c1f2e9b10, 158ba099213d):
   ``person_trigram`` (name, ID number) and ``unit_trigram`` (name, credit code, unit number)
   with the trigram tokenizer, and ``person_bigrams``, the name's bigrams (张伟明 → 张伟 伟明,
