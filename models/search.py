@@ -4,12 +4,14 @@
 a filter on ``Person`` or ``Unit`` that the database answers from an index:
 
 - PostgreSQL: ``pg_trgm`` GIN indexes (``ILIKE '%term%'``). For names, a GIN index on the
-  name's characters (``regexp_split_to_array(lower(name), '')``) serves terms of 1-2
-  characters, which have no trigram.
-- SQLite: FTS5 tables kept in step by triggers (migration 7a3c1f2e9b10): ``person_trigram``
-  (name, ID number) and ``unit_trigram`` (name, credit code, unit number) with the trigram
-  tokenizer, and ``person_chars``, the name with a space between characters (unicode61
-  tokenizer), whose phrase queries serve terms of 1-2 characters.
+  name's characters (``regexp_split_to_array(lower(name), '')``) serves names searched by
+  2 characters, which have no trigram.
+- SQLite: FTS5 tables kept in step by triggers (migrations 7a3c1f2e9b10, 158ba099213d):
+  ``person_trigram`` (name, ID number) and ``unit_trigram`` (name, credit code, unit number)
+  with the trigram tokenizer, and ``person_bigrams``, the name's bigrams (张伟明 → 张伟 伟明,
+  unicode61 tokens): a name searched by 2 characters is one token's rows. The triggers
+  fire for bulk inserts too (``models.bulk``'s multi-row INSERT): filling the tables
+  set-based after each page measured no faster, the cost being FTS5's own per row.
 
 Every indexed match is checked again with LIKE on the row itself, so both databases give
 exactly ``rules.search.matches``. Terms of 1-2 characters in an ID number, credit code or
@@ -26,7 +28,7 @@ from models.unit import Unit
 from rules.search import Search
 
 #: FTS5 tables (SQLite) and their columns.
-FTS = {"person_trigram": ("name", "id_no"), "person_chars": ("name",),
+FTS = {"person_trigram": ("name", "id_no"), "person_bigrams": ("name",),
        "unit_trigram": ("name", "uscc", "unit_no")}
 #: GIN indexes (PostgreSQL): (name, table, expression).
 GIN = [("ix_person_name_trgm", "person", "name gin_trgm_ops"),
@@ -36,9 +38,6 @@ GIN = [("ix_person_name_trgm", "person", "name gin_trgm_ops"),
        ("ix_unit_uscc_trgm", "unit", "uscc gin_trgm_ops"),
        ("ix_unit_unit_no_trgm", "unit", "unit_no gin_trgm_ops")]
 _FTS_TABLE = {Person: "person_trigram", Unit: "unit_trigram"}
-#: A character in more names than this is found faster by reading names in order (a page
-#: fills within a few thousand rows) than by fetching each of its rows from the index.
-DENSE = 5000
 
 
 def is_search_object(name: str | None) -> bool:
@@ -56,9 +55,11 @@ def _contains(column, term: str, dialect: str):
     return column.like(_like(term), escape="\\")  # SQLite's LIKE folds ASCII case
 
 
-def _fts(table: str, columns: tuple[str, ...], phrase: str):
-    """Row ids whose ``columns`` in FTS5 ``table`` hold ``phrase``."""
-    query = "{%s} : \"%s\"" % (" ".join(columns), phrase.replace('"', '""'))
+def _fts(table: str, columns: tuple[str, ...] | None, phrase: str):
+    """Row ids whose ``columns`` (all, for None) in FTS5 ``table`` hold ``phrase``."""
+    query = '"%s"' % phrase.replace('"', '""')
+    if columns:
+        query = "{%s} : %s" % (" ".join(columns), query)
     return sa.text(f"SELECT rowid FROM {table} WHERE {table} MATCH :q").bindparams(
         q=query).columns(sa.column("rowid", sa.Integer))
 
@@ -89,11 +90,8 @@ def clause(model, search: Search):
             wanted = sa.cast(list(search.term.lower()), sa.ARRAY(sa.Text))
             return sa.and_(chars.op("@>")(wanted), check)
         return check  # pg_trgm serves ILIKE
-    if search.short:
-        ids = _fts("person_chars", ("name",), " ".join(search.term))
-        if len(search.term) == 1 and db.session.scalar(sa.select(sa.func.count()).select_from(
-                ids.subquery())) > DENSE:
-            return check  # so common that reading rows in order fills a page at once
+    if search.short:  # a name of 2 characters (bounded above took the rest): one bigram
+        ids = _fts("person_bigrams", None, search.term)  # one column, no filter (detail=none)
     else:
         ids = _fts(_FTS_TABLE[model], search.fields, search.term)
     return sa.and_(model.id.in_(ids), check)

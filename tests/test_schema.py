@@ -23,7 +23,7 @@ def test_migrations_match_the_models():
 
 
 def test_only_the_search_indexes_are_left_to_the_migrations():
-    assert is_search_object("person_trigram") and is_search_object("person_chars_data")
+    assert is_search_object("person_trigram") and is_search_object("person_bigrams_data")
     assert is_search_object("ix_person_name_trgm")
     assert not is_search_object("person") and not is_search_object("ix_person_name")
 
