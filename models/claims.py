@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import db
-from models.bulk import insert_rows
+from models.bulk import insert_rows, one_of
 from models.service import Application
 from rules.eligibility import Refused
 from rules.imports import SCHEMAS
@@ -22,7 +22,6 @@ from rules.workflow import State
 
 #: A filing in these states is not finished: its people are claimed.
 UNFINISHED = (State.AWAITING_UNIT, State.SUBMITTED, State.IN_REVIEW)
-CHUNK = 500
 SHOWN = 5
 
 
@@ -69,23 +68,18 @@ def people_of(application: Application) -> list[str]:
     return [str(payload["id_no"])] if payload.get("id_no") else []
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _claims(unit_id: int, business: str, id_nos: Iterable[str], *conditions) -> list:
     """(claim id, id_no, application id, its state) of the claimed ones among ``id_nos``
     (and meeting ``conditions``)."""
-    found = []
-    for chunk in _chunks(sorted(set(id_nos))):
-        found += db.session.execute(
-            sa.select(FilingClaim.id, FilingClaim.id_no, FilingClaim.application_id,
-                      Application.state)
-            .join(Application, Application.id == FilingClaim.application_id)
-            .where(FilingClaim.unit_id == unit_id, FilingClaim.business == business,
-                   FilingClaim.id_no.in_(chunk), *conditions)).all()
-    return found
+    id_nos = list(id_nos)
+    if not id_nos:
+        return []
+    return db.session.execute(
+        sa.select(FilingClaim.id, FilingClaim.id_no, FilingClaim.application_id,
+                  Application.state)
+        .join(Application, Application.id == FilingClaim.application_id)
+        .where(FilingClaim.unit_id == unit_id, FilingClaim.business == business,
+               one_of(FilingClaim.id_no, id_nos), *conditions)).all()
 
 
 def pending_filings(unit_id: int, business: str, id_nos: Iterable[str],

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from models import clock
 from models.base import db, utcnow
-from models.bulk import insert_rows
+from models.bulk import insert_rows, one_of
+from models.collector import paused
 from models.enrollment import Enrollment
 from models.imports import check_against_records
 from models.person import Person
@@ -161,6 +162,7 @@ ENROLLMENT_COLUMNS = ("person_id", "unit_id", "insurance_kinds", "start_date", "
                       "created_at")
 
 
+@paused()
 def apply_enroll_batch(application: Application) -> None:
     """人员批量新参保: every row enrolled (or resumed) in one transaction, in bulk."""
     rows, unit_id = _batch_rows(application, "enroll_batch")
@@ -189,13 +191,13 @@ def apply_enroll_batch(application: Application) -> None:
 
 
 def _person_ids(id_nos: list[str]) -> dict[str, int]:
-    found = {}
-    for i in range(0, len(id_nos), 500):
-        found.update(db.session.execute(sa.select(Person.id_no, Person.id).where(
-            Person.id_no.in_(id_nos[i:i + 500]))).all())
-    return found
+    if not id_nos:
+        return {}
+    return dict(db.session.execute(sa.select(Person.id_no, Person.id).where(
+        one_of(Person.id_no, id_nos))).all())
 
 
+@paused()
 def apply_suspend_batch(application: Application) -> None:
     """人员批量暂停参保: every row's enrollment at this unit suspended in one transaction."""
     rows, unit_id = _batch_rows(application, "suspend_batch")

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from models import clock
 from models.base import db
+from models.bulk import one_of
+from models.collector import paused
 from models.claims import business_of, pending_filings
 from models.enrollment import Enrollment
 from models.person import Person
@@ -30,8 +32,6 @@ from rules.imports import (
     mark_duplicates,
     match_headers,
 )
-
-CHUNK = 500
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -59,29 +59,19 @@ def _blank(value) -> bool:
 
 # --- checking --------------------------------------------------------------------------------
 
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-def _people(id_nos: list[str]) -> dict[str, tuple[int, str]]:
-    """id_no → (person id, name) for the known ones, in chunked IN queries."""
-    found = {}
-    for chunk in _chunks(sorted(set(id_nos))):
-        for pid, id_no, name in db.session.execute(sa.select(
-                Person.id, Person.id_no, Person.name).where(Person.id_no.in_(chunk))):
-            found[id_no] = (pid, name)
-    return found
-
-
-def _enrollments(person_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-    """person id → [(unit id, status)]."""
-    found: dict[int, list] = {}
-    for chunk in _chunks(sorted(set(person_ids))):
-        for pid, unit_id, status in db.session.execute(sa.select(
-                Enrollment.person_id, Enrollment.unit_id, Enrollment.status)
-                .where(Enrollment.person_id.in_(chunk))):
-            found.setdefault(pid, []).append((unit_id, status))
+def _records(id_nos: list[str]) -> dict[str, tuple[int, str, list[tuple[int, str]]]]:
+    """id_no → (person id, name, [(unit id, enrollment status)]) of the known people, in one
+    statement (person left join enrollment; no per-row or per-chunk SELECT)."""
+    found: dict[str, tuple[int, str, list]] = {}
+    if not id_nos:
+        return found
+    for pid, id_no, name, unit_id, status in db.session.execute(
+            sa.select(Person.id, Person.id_no, Person.name, Enrollment.unit_id, Enrollment.status)
+            .outerjoin(Enrollment, Enrollment.person_id == Person.id)
+            .where(one_of(Person.id_no, id_nos))):
+        known = found.setdefault(id_no, (pid, name, []))
+        if unit_id is not None:
+            known[2].append((unit_id, status))
     return found
 
 
@@ -99,12 +89,11 @@ def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowRe
             result.errors.append((id_header, f"已在办件{earlier}中申报，该办件尚未办结，"
                                              "不能重复申报"))
     good = [r for r in good if not r.errors]
-    people = _people([r.values["id_no"] for r in good])
-    enrollments = _enrollments([pid for pid, _ in people.values()])
+    records = _records([r.values["id_no"] for r in good])
     active = EnrollmentStatus.ACTIVE
     for result in good:
-        known = people.get(result.values["id_no"])
-        rows = enrollments.get(known[0], []) if known else []
+        known = records.get(result.values["id_no"])
+        rows = known[2] if known else []
         if known and known[1] != result.values.get("name"):
             result.errors.append(("姓名", f"与系统登记的姓名（{known[1]}）不一致"))
             continue
@@ -228,6 +217,7 @@ def confirm_held(batch: ImportBatch, row_nos: set[int]) -> int:
     return len(confirmed)
 
 
+@paused()
 def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: int,
               file_name: str, data: bytes,
               progress: Callable[[], None] | None = None) -> ImportBatch:
