@@ -29,7 +29,7 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
                 returning: Sequence[str] = ("id",)) -> list[tuple]:
     """Insert ``rows`` (tuples of the ``names`` columns' values) within the session's
     transaction; the ``returning`` columns of the new rows, as the driver reads them (ints,
-    strings), in no particular order."""
+    strings), in no particular order; nothing read back when ``returning`` is empty."""
     if not rows:
         return []
     connection = db.session.connection()
@@ -42,7 +42,8 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
     one = "(" + ", ".join([mark] * len(columns)) + ")"
     head = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
             f"({', '.join(quote(c.name) for c in columns)}) VALUES ")
-    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}"
+    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}" \
+        if returning else ""
     page = max(1, min(PAGE, MAX_PARAMETERS // len(columns)))
     found: list[tuple] = []
     for start in range(0, len(rows), page):
@@ -56,7 +57,8 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
             flat.extend(row)
         result = connection.exec_driver_sql(head + ", ".join([one] * len(chunk)) + tail,
                                             tuple(flat))
-        found += [tuple(r) for r in result]
+        if returning:
+            found += [tuple(r) for r in result]
     return found
 
 

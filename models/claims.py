@@ -118,7 +118,7 @@ def claim_people(application: Application) -> None:
         new = [(application.unit_id, business, id_no, application.id)
                for id_no in dict.fromkeys(id_nos) if id_no not in known]
         insert_rows(FilingClaim.__table__, ("unit_id", "business", "id_no", "application_id"),
-                    new)
+                    new, returning=())
     except IntegrityError:
         # Another filing claimed one of these people between our read and our write.
         raise Refused("其他办件刚刚申报了相同人员，本次未保存；请刷新后查看") from None

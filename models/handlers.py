@@ -176,7 +176,7 @@ def apply_enroll_batch(application: Application) -> None:
     active = EnrollmentStatus.ACTIVE.value
     insert_rows(Enrollment.__table__, ENROLLMENT_COLUMNS, [
         (known[r["id_no"]], unit_id, r["insurance_kinds"], _day(r["start_date"]),
-         validate_wage(r["wage"]), active, now) for r in new])
+         validate_wage(r["wage"]), active, now) for r in new], returning=())
     resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
     ids = _person_ids([r["id_no"] for r in resumed])
     if resumed:  # each resumed row keeps its own wage and kinds: one executemany

@@ -90,24 +90,29 @@ def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowRe
                                              "不能重复申报"))
     good = [r for r in good if not r.errors]
     records = _records([r.values["id_no"] for r in good])
-    active = EnrollmentStatus.ACTIVE
+    nobody = (False, False, False)  # most rows of a new-enrolment batch: nobody known yet
     for result in good:
         known = records.get(result.values["id_no"])
-        rows = known[2] if known else []
         if known and known[1] != result.values.get("name"):
             result.errors.append(("姓名", f"与系统登记的姓名（{known[1]}）不一致"))
             continue
+        here, elsewhere, suspended = _standing(known[2], unit_id) if known else nobody
         try:
             if schema.handler == "enroll_batch":
                 result.values["kind"] = enrollment_kind(
-                    active_here=any(u == unit_id and s == active for u, s in rows),
-                    active_elsewhere=any(u != unit_id and s == active for u, s in rows),
-                    suspended_here=any(u == unit_id and s == EnrollmentStatus.SUSPENDED
-                                       for u, s in rows)).value
+                    active_here=here, active_elsewhere=elsewhere, suspended_here=suspended).value
             else:
-                may_suspend(any(u == unit_id and s == active for u, s in rows))
+                may_suspend(here)
         except Refused as refused:
             result.errors.append((id_header, str(refused)))
+
+
+def _standing(enrollments: list[tuple[int, str]], unit_id: int) -> tuple[bool, bool, bool]:
+    """(active here, active elsewhere, suspended here) of a person's enrolments."""
+    active, suspended = EnrollmentStatus.ACTIVE, EnrollmentStatus.SUSPENDED
+    return (any(u == unit_id and s == active for u, s in enrollments),
+            any(u != unit_id and s == active for u, s in enrollments),
+            any(u == unit_id and s == suspended for u, s in enrollments))
 
 
 def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple[
