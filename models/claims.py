@@ -85,11 +85,19 @@ def _claims(unit_id: int, business: str, id_nos: Iterable[str], *conditions) -> 
 def pending_filings(unit_id: int, business: str, id_nos: Iterable[str],
                     exclude: int | None = None) -> dict[str, int]:
     """ID number → the unfinished filing of ``business`` (other than ``exclude``) naming it.
-    Filtered in the query: approving a batch re-checks its own 10,000 claims, none of which
-    should come back."""
+    Filtered in the query (state and filing), so that only the conflicts come back."""
     return {id_no: app_id for _, id_no, app_id, _ in _claims(
         unit_id, business, id_nos, Application.state.in_(UNFINISHED),
         FilingClaim.application_id != (exclude or 0))}
+
+
+def claimed_by(application_id: int, unit_id: int, business: str | None) -> set[str]:
+    """The ID numbers whose claim (for ``business`` at ``unit_id``) this filing holds."""
+    if business is None:
+        return set()
+    return set(db.session.scalars(sa.select(FilingClaim.id_no).where(
+        FilingClaim.application_id == application_id, FilingClaim.unit_id == unit_id,
+        FilingClaim.business == business)))
 
 
 def claim_people(application: Application) -> None:

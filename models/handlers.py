@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from models import clock
 from models.base import db, utcnow
-from models.bulk import insert_rows, one_of
+from models.bulk import insert_rows
 from models.collector import paused
 from models.enrollment import Enrollment
 from models.imports import check_against_records
@@ -141,20 +141,22 @@ def apply_talent(application: Application) -> None:
         valid_until=today.replace(year=today.year + 2) - dt.timedelta(days=1)))
 
 
-def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int]:
-    """The batch's rows re-checked now, or Refused naming the rows that no longer apply."""
+def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int,
+                                                                  dict[str, int]]:
+    """The batch's rows re-checked now (with the unit and the ids of the people the records
+    know, by ID number), or Refused naming the rows that no longer apply."""
     unit = _open_unit(application)
     schema = next(s for s in SCHEMAS.values() if s.handler == handler)
     rows = (application.payload or {}).get("rows")
     if not isinstance(rows, list) or not rows:
         raise Refused("该批量办件没有数据行，不能办理")
     results = [RowResult(row["row_no"], dict(row)) for row in rows]
-    check_against_records(schema, unit.id, results, application_id=application.id)
+    people = check_against_records(schema, unit.id, results, application_id=application.id)
     bad = [r for r in results if not r.ok]
     if bad:
         listed = "；".join(f"第{r.row_no}行{r.errors[0][1]}" for r in bad[:5])
         raise Refused(f"{len(bad)}行已不能办理（{listed}），请退回单位重新导入")
-    return [r.values for r in results], unit.id
+    return [r.values for r in results], unit.id, people
 
 
 PERSON_COLUMNS = ("id_type", "id_no", "name", "phone", "birth_date", "gender", "created_at")
@@ -165,9 +167,8 @@ ENROLLMENT_COLUMNS = ("person_id", "unit_id", "insurance_kinds", "start_date", "
 @paused()
 def apply_enroll_batch(application: Application) -> None:
     """人员批量新参保: every row enrolled (or resumed) in one transaction, in bulk."""
-    rows, unit_id = _batch_rows(application, "enroll_batch")
+    rows, unit_id, known = _batch_rows(application, "enroll_batch")
     new = [r for r in rows if r["kind"] == EnrollmentKind.NEW]
-    known = _person_ids([r["id_no"] for r in new])
     fresh = [r for r in new if r["id_no"] not in known]
     now = utcnow()
     known.update(insert_rows(Person.__table__, PERSON_COLUMNS, [
@@ -178,7 +179,6 @@ def apply_enroll_batch(application: Application) -> None:
         (known[r["id_no"]], unit_id, r["insurance_kinds"], _day(r["start_date"]),
          validate_wage(r["wage"]), active, now) for r in new], returning=())
     resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
-    ids = _person_ids([r["id_no"] for r in resumed])
     if resumed:  # each resumed row keeps its own wage and kinds: one executemany
         table = Enrollment.__table__
         db.session.connection().execute(sa.update(table).where(
@@ -186,22 +186,14 @@ def apply_enroll_batch(application: Application) -> None:
             table.c.person_id == sa.bindparam("pid"))
             .values(status=EnrollmentStatus.ACTIVE.value, end_date=None,
                     wage=sa.bindparam("new_wage"), insurance_kinds=sa.bindparam("kinds")),
-            [{"pid": ids[r["id_no"]], "new_wage": validate_wage(r["wage"]),
+            [{"pid": known[r["id_no"]], "new_wage": validate_wage(r["wage"]),
               "kinds": r["insurance_kinds"]} for r in resumed])
-
-
-def _person_ids(id_nos: list[str]) -> dict[str, int]:
-    if not id_nos:
-        return {}
-    return dict(db.session.execute(sa.select(Person.id_no, Person.id).where(
-        one_of(Person.id_no, id_nos))).all())
 
 
 @paused()
 def apply_suspend_batch(application: Application) -> None:
     """人员批量暂停参保: every row's enrollment at this unit suspended in one transaction."""
-    rows, unit_id = _batch_rows(application, "suspend_batch")
-    ids = _person_ids([r["id_no"] for r in rows])
+    rows, unit_id, ids = _batch_rows(application, "suspend_batch")
     by_date: dict[str, list[int]] = {}
     for r in rows:
         by_date.setdefault(r["suspend_date"], []).append(ids[r["id_no"]])

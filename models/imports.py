@@ -16,7 +16,7 @@ from models import clock
 from models.base import db
 from models.bulk import one_of
 from models.collector import paused
-from models.claims import business_of, pending_filings
+from models.claims import business_of, claimed_by, pending_filings
 from models.enrollment import Enrollment
 from models.person import Person
 from models.reading import OLE_MAGIC, ZIP_MAGIC, BadFile, open_table, row_elements
@@ -76,14 +76,20 @@ def _records(id_nos: list[str]) -> dict[str, tuple[int, str, list[tuple[int, str
 
 
 def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowResult],
-                          application_id: int | None = None) -> None:
+                          application_id: int | None = None) -> dict[str, int]:
     """Each good row's person against the records and the unit's unfinished filings of the
     same business (other than ``application_id``), looked up in sets (no per-row SELECT).
-    Held rows are checked too, so that confirming one leaves nothing unchecked."""
+    Held rows are checked too, so that confirming one leaves nothing unchecked. Returns the
+    person ids of the known people among the rows checked, by ID number."""
     good = [r for r in results if not r.errors]
     id_header = schema.columns[0].header
-    pending = pending_filings(unit_id, business_of(schema.handler),
-                              [r.values["id_no"] for r in good], exclude=application_id)
+    business = business_of(schema.handler)
+    # A person this filing holds the claim of is in no other unfinished filing (the claim's
+    # unique key): only the others are looked for in the unit's unfinished filings.
+    held = claimed_by(application_id, unit_id, business) if application_id else set()
+    pending = pending_filings(unit_id, business, [r.values["id_no"] for r in good
+                                                  if r.values["id_no"] not in held],
+                              exclude=application_id)
     for result in good:
         if earlier := pending.get(result.values["id_no"]):
             result.errors.append((id_header, f"已在办件{earlier}中申报，该办件尚未办结，"
@@ -105,6 +111,7 @@ def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowRe
                 may_suspend(here)
         except Refused as refused:
             result.errors.append((id_header, str(refused)))
+    return {id_no: known[0] for id_no, known in records.items()}
 
 
 def _standing(enrollments: list[tuple[int, str]], unit_id: int) -> tuple[bool, bool, bool]:
@@ -146,6 +153,8 @@ def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple
 
 
 def _json(value):
+    if type(value) is str or value is None:  # most cells: nothing to convert
+        return value
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
     if isinstance(value, Decimal):
