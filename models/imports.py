@@ -133,22 +133,25 @@ def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple
     positions, problems = match_headers(schema, header)
     if problems:
         return [], problems
-    results, today = [], clock.today()
+    results, read, today = [], [], clock.today()
     for offset, raw in enumerate(rows, start=2):
         if all(_blank(v) for v in raw):
             continue
         if len(results) >= MAX_ROWS:
             raise BadFile(f"每个文件最多{MAX_ROWS}行数据，请拆分后导入")
         cells = {key: raw[pos] if pos < len(raw) else None for key, pos in positions.items()}
-        result = check_row(schema, offset, cells, today)
-        result.raw = [raw[positions[c.key]] if c.key in positions and positions[c.key] < len(raw)
-                      else None for c in schema.columns]
-        results.append(result)
+        results.append(check_row(schema, offset, cells, today))
+        read.append(raw)
     if not results:
         return [], ["文件中没有数据行"]
     if schema.handler:  # a batch filing about people: checked against their records
         mark_duplicates(results, "id_no", schema.columns[0].header)
         check_against_records(schema, unit_id, results)
+    # The cells as uploaded, in the template's order, are shown for the rows not taken.
+    order = [positions.get(c.key) for c in schema.columns]
+    for result, raw in zip(results, read):
+        if not result.ok:
+            result.raw = [raw[p] if p is not None and p < len(raw) else None for p in order]
     return results, []
 
 
@@ -189,23 +192,26 @@ def store_batch(schema: BatchSchema, results: list[RowResult], problems: list[st
     batch = ImportBatch(unit_id=unit_id, item_id=item_id, filed_by_id=account_id,
                         file_name=(file_name or "upload")[:200], status=ImportStatus.CHECKED,
                         problems=problems)
-    batch.rows = [{k: _json(v) for k, v in r.values.items()} | {"row_no": r.row_no}
-                  for r in results if r.ok]
+    good = [r for r in results if r.ok]
+    content = [{k: _json(v) for k, v in r.values.items()} for r in good]
+    batch.rows = [values | {"row_no": r.row_no} for values, r in zip(content, good)]
     batch.errors = [{"row_no": r.row_no, "cells": [_json(v) for v in r.raw],
                      "reasons": [f"{h}：{m}" if h else m for h, m in r.errors + r.held]}
                     | ({"held": True, "values": {k: _json(v) for k, v in r.values.items()}}
                        if r.held and not r.errors else {})
                     for r in results if not r.ok]
     batch.rows_total = len(results)
-    _recount(batch, data)
+    _recount(batch, data, content)
     db.session.add(batch)
     return batch
 
 
-def _recount(batch: ImportBatch, data: bytes = b"") -> None:
+def _recount(batch: ImportBatch, data: bytes = b"", content: list[dict] | None = None) -> None:
     # Fingerprint the content, not the bytes: the same rows saved again by Excel (new
-    # timestamps inside the xlsx) are still the same filing.
-    content = [{k: v for k, v in row.items() if k != "row_no"} for row in batch.rows]
+    # timestamps inside the xlsx) are still the same filing. ``content``: the rows without
+    # their numbers, when the caller has them.
+    if content is None:
+        content = [{k: v for k, v in row.items() if k != "row_no"} for row in batch.rows]
     batch.sha256 = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False)
                                   .encode()).hexdigest() if content else \
         hashlib.sha256(data or str(batch.id).encode()).hexdigest()
