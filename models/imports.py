@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from models import clock
 from models.base import db
 from models.bulk import one_of
-from models.collector import paused
 from models.claims import business_of, claimed_by, pending_filings
+from models.collector import paused
 from models.enrollment import Enrollment
 from models.person import Person
 from models.reading import OLE_MAGIC, ZIP_MAGIC, BadFile, open_table, row_elements
