@@ -10,9 +10,11 @@ looked up once and applied to the tuples, and the statement goes to the driver a
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from models.base import db
 
@@ -27,7 +29,7 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
                 returning: Sequence[str] = ("id",)) -> list[tuple]:
     """Insert ``rows`` (tuples of the ``names`` columns' values) within the session's
     transaction; the ``returning`` columns of the new rows, as the driver reads them (ints,
-    strings), in no particular order."""
+    strings), in no particular order; nothing read back when ``returning`` is empty."""
     if not rows:
         return []
     connection = db.session.connection()
@@ -40,7 +42,8 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
     one = "(" + ", ".join([mark] * len(columns)) + ")"
     head = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
             f"({', '.join(quote(c.name) for c in columns)}) VALUES ")
-    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}"
+    tail = f" RETURNING {', '.join(quote(table.c[name].name) for name in returning)}" \
+        if returning else ""
     page = max(1, min(PAGE, MAX_PARAMETERS // len(columns)))
     found: list[tuple] = []
     for start in range(0, len(rows), page):
@@ -54,5 +57,18 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Sequence[tuple],
             flat.extend(row)
         result = connection.exec_driver_sql(head + ", ".join([one] * len(chunk)) + tail,
                                             tuple(flat))
-        found += [tuple(r) for r in result]
+        if returning:
+            found += [tuple(r) for r in result]
     return found
+
+
+def one_of(column: sa.ColumnElement, values: Iterable) -> sa.ColumnElement[bool]:
+    """``column IN values`` as one bound parameter however many the values: a 10,000-row
+    batch's ID numbers are one statement (SQLite: the values of ``json_each`` over a JSON
+    array; PostgreSQL: ``= ANY`` of an array), where chunked IN lists cost a statement and
+    500 rendered parameters per chunk. Text values only."""
+    values = sorted(set(values))
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(sa.Text)))
+    listed = sa.func.json_each(sa.bindparam(None, orjson.dumps(values).decode(), type_=sa.Text))
+    return column.in_(sa.select(sa.literal_column("value")).select_from(listed))

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import db
-from models.bulk import insert_rows
+from models.bulk import insert_rows, one_of
 from models.service import Application
 from rules.eligibility import Refused
 from rules.imports import SCHEMAS
@@ -22,7 +22,6 @@ from rules.workflow import State
 
 #: A filing in these states is not finished: its people are claimed.
 UNFINISHED = (State.AWAITING_UNIT, State.SUBMITTED, State.IN_REVIEW)
-CHUNK = 500
 SHOWN = 5
 
 
@@ -69,33 +68,36 @@ def people_of(application: Application) -> list[str]:
     return [str(payload["id_no"])] if payload.get("id_no") else []
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _claims(unit_id: int, business: str, id_nos: Iterable[str], *conditions) -> list:
     """(claim id, id_no, application id, its state) of the claimed ones among ``id_nos``
     (and meeting ``conditions``)."""
-    found = []
-    for chunk in _chunks(sorted(set(id_nos))):
-        found += db.session.execute(
-            sa.select(FilingClaim.id, FilingClaim.id_no, FilingClaim.application_id,
-                      Application.state)
-            .join(Application, Application.id == FilingClaim.application_id)
-            .where(FilingClaim.unit_id == unit_id, FilingClaim.business == business,
-                   FilingClaim.id_no.in_(chunk), *conditions)).all()
-    return found
+    id_nos = list(id_nos)
+    if not id_nos:
+        return []
+    return db.session.execute(
+        sa.select(FilingClaim.id, FilingClaim.id_no, FilingClaim.application_id,
+                  Application.state)
+        .join(Application, Application.id == FilingClaim.application_id)
+        .where(FilingClaim.unit_id == unit_id, FilingClaim.business == business,
+               one_of(FilingClaim.id_no, id_nos), *conditions)).all()
 
 
 def pending_filings(unit_id: int, business: str, id_nos: Iterable[str],
                     exclude: int | None = None) -> dict[str, int]:
     """ID number → the unfinished filing of ``business`` (other than ``exclude``) naming it.
-    Filtered in the query: approving a batch re-checks its own 10,000 claims, none of which
-    should come back."""
+    Filtered in the query (state and filing), so that only the conflicts come back."""
     return {id_no: app_id for _, id_no, app_id, _ in _claims(
         unit_id, business, id_nos, Application.state.in_(UNFINISHED),
         FilingClaim.application_id != (exclude or 0))}
+
+
+def claimed_by(application_id: int, unit_id: int, business: str | None) -> set[str]:
+    """The ID numbers whose claim (for ``business`` at ``unit_id``) this filing holds."""
+    if business is None:
+        return set()
+    return set(db.session.scalars(sa.select(FilingClaim.id_no).where(
+        FilingClaim.application_id == application_id, FilingClaim.unit_id == unit_id,
+        FilingClaim.business == business)))
 
 
 def claim_people(application: Application) -> None:
@@ -124,7 +126,7 @@ def claim_people(application: Application) -> None:
         new = [(application.unit_id, business, id_no, application.id)
                for id_no in dict.fromkeys(id_nos) if id_no not in known]
         insert_rows(FilingClaim.__table__, ("unit_id", "business", "id_no", "application_id"),
-                    new)
+                    new, returning=())
     except IntegrityError:
         # Another filing claimed one of these people between our read and our write.
         raise Refused("其他办件刚刚申报了相同人员，本次未保存；请刷新后查看") from None

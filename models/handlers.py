@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from models import clock
 from models.base import db, utcnow
 from models.bulk import insert_rows
+from models.collector import paused
 from models.enrollment import Enrollment
 from models.imports import check_against_records
 from models.person import Person
@@ -140,20 +141,22 @@ def apply_talent(application: Application) -> None:
         valid_until=today.replace(year=today.year + 2) - dt.timedelta(days=1)))
 
 
-def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int]:
-    """The batch's rows re-checked now, or Refused naming the rows that no longer apply."""
+def _batch_rows(application: Application, handler: str) -> tuple[list[dict], int,
+                                                                  dict[str, int]]:
+    """The batch's rows re-checked now (with the unit and the ids of the people the records
+    know, by ID number), or Refused naming the rows that no longer apply."""
     unit = _open_unit(application)
     schema = next(s for s in SCHEMAS.values() if s.handler == handler)
     rows = (application.payload or {}).get("rows")
     if not isinstance(rows, list) or not rows:
         raise Refused("该批量办件没有数据行，不能办理")
     results = [RowResult(row["row_no"], dict(row)) for row in rows]
-    check_against_records(schema, unit.id, results, application_id=application.id)
+    people = check_against_records(schema, unit.id, results, application_id=application.id)
     bad = [r for r in results if not r.ok]
     if bad:
         listed = "；".join(f"第{r.row_no}行{r.errors[0][1]}" for r in bad[:5])
         raise Refused(f"{len(bad)}行已不能办理（{listed}），请退回单位重新导入")
-    return [r.values for r in results], unit.id
+    return [r.values for r in results], unit.id, people
 
 
 PERSON_COLUMNS = ("id_type", "id_no", "name", "phone", "birth_date", "gender", "created_at")
@@ -161,11 +164,11 @@ ENROLLMENT_COLUMNS = ("person_id", "unit_id", "insurance_kinds", "start_date", "
                       "created_at")
 
 
+@paused()
 def apply_enroll_batch(application: Application) -> None:
     """人员批量新参保: every row enrolled (or resumed) in one transaction, in bulk."""
-    rows, unit_id = _batch_rows(application, "enroll_batch")
+    rows, unit_id, known = _batch_rows(application, "enroll_batch")
     new = [r for r in rows if r["kind"] == EnrollmentKind.NEW]
-    known = _person_ids([r["id_no"] for r in new])
     fresh = [r for r in new if r["id_no"] not in known]
     now = utcnow()
     known.update(insert_rows(Person.__table__, PERSON_COLUMNS, [
@@ -174,9 +177,8 @@ def apply_enroll_batch(application: Application) -> None:
     active = EnrollmentStatus.ACTIVE.value
     insert_rows(Enrollment.__table__, ENROLLMENT_COLUMNS, [
         (known[r["id_no"]], unit_id, r["insurance_kinds"], _day(r["start_date"]),
-         validate_wage(r["wage"]), active, now) for r in new])
+         validate_wage(r["wage"]), active, now) for r in new], returning=())
     resumed = [r for r in rows if r["kind"] == EnrollmentKind.RESUME]
-    ids = _person_ids([r["id_no"] for r in resumed])
     if resumed:  # each resumed row keeps its own wage and kinds: one executemany
         table = Enrollment.__table__
         db.session.connection().execute(sa.update(table).where(
@@ -184,22 +186,14 @@ def apply_enroll_batch(application: Application) -> None:
             table.c.person_id == sa.bindparam("pid"))
             .values(status=EnrollmentStatus.ACTIVE.value, end_date=None,
                     wage=sa.bindparam("new_wage"), insurance_kinds=sa.bindparam("kinds")),
-            [{"pid": ids[r["id_no"]], "new_wage": validate_wage(r["wage"]),
+            [{"pid": known[r["id_no"]], "new_wage": validate_wage(r["wage"]),
               "kinds": r["insurance_kinds"]} for r in resumed])
 
 
-def _person_ids(id_nos: list[str]) -> dict[str, int]:
-    found = {}
-    for i in range(0, len(id_nos), 500):
-        found.update(db.session.execute(sa.select(Person.id_no, Person.id).where(
-            Person.id_no.in_(id_nos[i:i + 500]))).all())
-    return found
-
-
+@paused()
 def apply_suspend_batch(application: Application) -> None:
     """人员批量暂停参保: every row's enrollment at this unit suspended in one transaction."""
-    rows, unit_id = _batch_rows(application, "suspend_batch")
-    ids = _person_ids([r["id_no"] for r in rows])
+    rows, unit_id, ids = _batch_rows(application, "suspend_batch")
     by_date: dict[str, list[int]] = {}
     for r in rows:
         by_date.setdefault(r["suspend_date"], []).append(ids[r["id_no"]])

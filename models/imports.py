@@ -14,7 +14,9 @@ import sqlalchemy as sa
 
 from models import clock
 from models.base import db
-from models.claims import business_of, pending_filings
+from models.bulk import one_of
+from models.claims import business_of, claimed_by, pending_filings
+from models.collector import paused
 from models.enrollment import Enrollment
 from models.person import Person
 from models.reading import OLE_MAGIC, ZIP_MAGIC, BadFile, open_table, row_elements
@@ -30,8 +32,6 @@ from rules.imports import (
     mark_duplicates,
     match_headers,
 )
-
-CHUNK = 500
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -59,66 +59,67 @@ def _blank(value) -> bool:
 
 # --- checking --------------------------------------------------------------------------------
 
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-def _people(id_nos: list[str]) -> dict[str, tuple[int, str]]:
-    """id_no → (person id, name) for the known ones, in chunked IN queries."""
-    found = {}
-    for chunk in _chunks(sorted(set(id_nos))):
-        for pid, id_no, name in db.session.execute(sa.select(
-                Person.id, Person.id_no, Person.name).where(Person.id_no.in_(chunk))):
-            found[id_no] = (pid, name)
-    return found
-
-
-def _enrollments(person_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-    """person id → [(unit id, status)]."""
-    found: dict[int, list] = {}
-    for chunk in _chunks(sorted(set(person_ids))):
-        for pid, unit_id, status in db.session.execute(sa.select(
-                Enrollment.person_id, Enrollment.unit_id, Enrollment.status)
-                .where(Enrollment.person_id.in_(chunk))):
-            found.setdefault(pid, []).append((unit_id, status))
+def _records(id_nos: list[str]) -> dict[str, tuple[int, str, list[tuple[int, str]]]]:
+    """id_no → (person id, name, [(unit id, enrollment status)]) of the known people, in one
+    statement (person left join enrollment; no per-row or per-chunk SELECT)."""
+    found: dict[str, tuple[int, str, list]] = {}
+    if not id_nos:
+        return found
+    for pid, id_no, name, unit_id, status in db.session.execute(
+            sa.select(Person.id, Person.id_no, Person.name, Enrollment.unit_id, Enrollment.status)
+            .outerjoin(Enrollment, Enrollment.person_id == Person.id)
+            .where(one_of(Person.id_no, id_nos))):
+        known = found.setdefault(id_no, (pid, name, []))
+        if unit_id is not None:
+            known[2].append((unit_id, status))
     return found
 
 
 def check_against_records(schema: BatchSchema, unit_id: int, results: list[RowResult],
-                          application_id: int | None = None) -> None:
+                          application_id: int | None = None) -> dict[str, int]:
     """Each good row's person against the records and the unit's unfinished filings of the
     same business (other than ``application_id``), looked up in sets (no per-row SELECT).
-    Held rows are checked too, so that confirming one leaves nothing unchecked."""
+    Held rows are checked too, so that confirming one leaves nothing unchecked. Returns the
+    person ids of the known people among the rows checked, by ID number."""
     good = [r for r in results if not r.errors]
     id_header = schema.columns[0].header
-    pending = pending_filings(unit_id, business_of(schema.handler),
-                              [r.values["id_no"] for r in good], exclude=application_id)
+    business = business_of(schema.handler)
+    # A person this filing holds the claim of is in no other unfinished filing (the claim's
+    # unique key): only the others are looked for in the unit's unfinished filings.
+    held = claimed_by(application_id, unit_id, business) if application_id else set()
+    pending = pending_filings(unit_id, business, [r.values["id_no"] for r in good
+                                                  if r.values["id_no"] not in held],
+                              exclude=application_id)
     for result in good:
         if earlier := pending.get(result.values["id_no"]):
             result.errors.append((id_header, f"已在办件{earlier}中申报，该办件尚未办结，"
                                              "不能重复申报"))
     good = [r for r in good if not r.errors]
-    people = _people([r.values["id_no"] for r in good])
-    enrollments = _enrollments([pid for pid, _ in people.values()])
-    active = EnrollmentStatus.ACTIVE
+    records = _records([r.values["id_no"] for r in good])
+    nobody = (False, False, False)  # most rows of a new-enrolment batch: nobody known yet
     for result in good:
-        known = people.get(result.values["id_no"])
-        rows = enrollments.get(known[0], []) if known else []
+        known = records.get(result.values["id_no"])
         if known and known[1] != result.values.get("name"):
             result.errors.append(("姓名", f"与系统登记的姓名（{known[1]}）不一致"))
             continue
+        here, elsewhere, suspended = _standing(known[2], unit_id) if known else nobody
         try:
             if schema.handler == "enroll_batch":
                 result.values["kind"] = enrollment_kind(
-                    active_here=any(u == unit_id and s == active for u, s in rows),
-                    active_elsewhere=any(u != unit_id and s == active for u, s in rows),
-                    suspended_here=any(u == unit_id and s == EnrollmentStatus.SUSPENDED
-                                       for u, s in rows)).value
+                    active_here=here, active_elsewhere=elsewhere, suspended_here=suspended).value
             else:
-                may_suspend(any(u == unit_id and s == active for u, s in rows))
+                may_suspend(here)
         except Refused as refused:
             result.errors.append((id_header, str(refused)))
+    return {id_no: known[0] for id_no, known in records.items()}
+
+
+def _standing(enrollments: list[tuple[int, str]], unit_id: int) -> tuple[bool, bool, bool]:
+    """(active here, active elsewhere, suspended here) of a person's enrolments."""
+    active, suspended = EnrollmentStatus.ACTIVE, EnrollmentStatus.SUSPENDED
+    return (any(u == unit_id and s == active for u, s in enrollments),
+            any(u != unit_id and s == active for u, s in enrollments),
+            any(u == unit_id and s == suspended for u, s in enrollments))
 
 
 def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple[
@@ -132,26 +133,31 @@ def check_rows(schema: BatchSchema, unit_id: int, rows: Iterable[list]) -> tuple
     positions, problems = match_headers(schema, header)
     if problems:
         return [], problems
-    results, today = [], clock.today()
+    results, read, today = [], [], clock.today()
     for offset, raw in enumerate(rows, start=2):
         if all(_blank(v) for v in raw):
             continue
         if len(results) >= MAX_ROWS:
             raise BadFile(f"每个文件最多{MAX_ROWS}行数据，请拆分后导入")
         cells = {key: raw[pos] if pos < len(raw) else None for key, pos in positions.items()}
-        result = check_row(schema, offset, cells, today)
-        result.raw = [raw[positions[c.key]] if c.key in positions and positions[c.key] < len(raw)
-                      else None for c in schema.columns]
-        results.append(result)
+        results.append(check_row(schema, offset, cells, today))
+        read.append(raw)
     if not results:
         return [], ["文件中没有数据行"]
     if schema.handler:  # a batch filing about people: checked against their records
         mark_duplicates(results, "id_no", schema.columns[0].header)
         check_against_records(schema, unit_id, results)
+    # The cells as uploaded, in the template's order, are shown for the rows not taken.
+    order = [positions.get(c.key) for c in schema.columns]
+    for result, raw in zip(results, read):
+        if not result.ok:
+            result.raw = [raw[p] if p is not None and p < len(raw) else None for p in order]
     return results, []
 
 
 def _json(value):
+    if type(value) is str or value is None:  # most cells: nothing to convert
+        return value
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
     if isinstance(value, Decimal):
@@ -186,23 +192,26 @@ def store_batch(schema: BatchSchema, results: list[RowResult], problems: list[st
     batch = ImportBatch(unit_id=unit_id, item_id=item_id, filed_by_id=account_id,
                         file_name=(file_name or "upload")[:200], status=ImportStatus.CHECKED,
                         problems=problems)
-    batch.rows = [{k: _json(v) for k, v in r.values.items()} | {"row_no": r.row_no}
-                  for r in results if r.ok]
+    good = [r for r in results if r.ok]
+    content = [{k: _json(v) for k, v in r.values.items()} for r in good]
+    batch.rows = [values | {"row_no": r.row_no} for values, r in zip(content, good)]
     batch.errors = [{"row_no": r.row_no, "cells": [_json(v) for v in r.raw],
                      "reasons": [f"{h}：{m}" if h else m for h, m in r.errors + r.held]}
                     | ({"held": True, "values": {k: _json(v) for k, v in r.values.items()}}
                        if r.held and not r.errors else {})
                     for r in results if not r.ok]
     batch.rows_total = len(results)
-    _recount(batch, data)
+    _recount(batch, data, content)
     db.session.add(batch)
     return batch
 
 
-def _recount(batch: ImportBatch, data: bytes = b"") -> None:
+def _recount(batch: ImportBatch, data: bytes = b"", content: list[dict] | None = None) -> None:
     # Fingerprint the content, not the bytes: the same rows saved again by Excel (new
-    # timestamps inside the xlsx) are still the same filing.
-    content = [{k: v for k, v in row.items() if k != "row_no"} for row in batch.rows]
+    # timestamps inside the xlsx) are still the same filing. ``content``: the rows without
+    # their numbers, when the caller has them.
+    if content is None:
+        content = [{k: v for k, v in row.items() if k != "row_no"} for row in batch.rows]
     batch.sha256 = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False)
                                   .encode()).hexdigest() if content else \
         hashlib.sha256(data or str(batch.id).encode()).hexdigest()
@@ -228,6 +237,7 @@ def confirm_held(batch: ImportBatch, row_nos: set[int]) -> int:
     return len(confirmed)
 
 
+@paused()
 def new_batch(schema: BatchSchema, *, unit_id: int, item_id: int, account_id: int,
               file_name: str, data: bytes,
               progress: Callable[[], None] | None = None) -> ImportBatch:

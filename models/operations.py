@@ -24,6 +24,7 @@ from models.base import db, utcnow
 from models.catalogue import latest_version
 from models.certificate import Certificate
 from models.certificate import issue as issue_certificate
+from models.collector import paused
 from models.enrollment import Enrollment
 from models.errors import Refusal
 from models.grant import Grant
@@ -333,6 +334,7 @@ def _batch_item_allowed(by: By, batch: ImportBatch) -> None:
         raise Refusal(f"您未获授权办理“{batch.item.name}”", 403)
 
 
+@paused()
 def save_batch(by: By, batch: ImportBatch) -> Application:
     """保存: a checked batch's good rows become one batch filing, submitted; once only."""
     _batch_item_allowed(by, batch)

@@ -334,11 +334,16 @@ def _scan(archive: zipfile.ZipFile, path: str, max_columns: int) -> _Scan:
 
 
 _NUMBER_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?v>([^<]*)<")
+#: A value that is not a plain integer of at most 15 digits (such a one is its own shortest
+#: text): one C-speed pass answers for the common sheet, whose numbers are all whole.
+_NOT_PLAIN_INTEGER = re.compile(rb"<(?:\w+:)?v>(?!(?:0|-?[1-9][0-9]{0,14})<)")
 
 
 def _plain_numbers(block: bytes) -> bool:
     """True if every number cell whole in ``block`` holds its value's shortest text (what
     ``_xls_number`` makes of python-calamine's float)."""
+    if _NOT_PLAIN_INTEGER.search(block) is None:
+        return True
     for attributes, text in _NUMBER_CELL.findall(block):
         if b' t="' in attributes and b' t="n"' not in attributes:
             continue

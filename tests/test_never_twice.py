@@ -104,6 +104,24 @@ def test_two_saves_racing_for_one_person_answer_a_message(unit_a, monkeypatch):
     assert applications() == before
 
 
+def test_approval_refuses_a_row_whose_person_another_unfinished_filing_names(unit_a):
+    """Approval checks only the people whose claim the batch does not hold: a claim found
+    with another unfinished filing (however it got there) refuses that row."""
+    ids = fresh_ids(3, 67)
+    other = submitted_single(unit_a, ids[2])
+    batch, _ = upload_file(unit_a, filled(unit_a, rows(ids[:2])))
+    save(unit_a, batch.id)
+    filing = db.session.get(ImportBatch, batch.id).application_id
+    db.session.execute(sa.update(models.claims.FilingClaim).where(
+        models.claims.FilingClaim.id_no == ids[1]).values(application_id=other))
+    db.session.commit()
+    switch(unit_a, "staff", "reviewer")
+    review(unit_a, filing, "accept")
+    page = review(unit_a, filing, "approve").get_data(as_text=True)
+    assert "1行已不能办理" in page and f"第3行已在办件{other}中申报" in page
+    assert db.session.get(Application, filing).state == "in_review"
+
+
 def test_a_double_click_on_save_files_one_batch(unit_a):
     batch, _ = upload_file(unit_a, filled(unit_a, rows(fresh_ids(2, 66))))
     before = applications()

@@ -477,9 +477,10 @@ def request_bound(flag_of):
 __all__ = ["ScopedModelView", "ValidationError", "request_bound"]
 
 
-def scoped_or_404(model, row_id: int):
-    """The row of ``model`` with this id if the current actor may reach it, else 404."""
-    row = db.session.scalar(sa.select(model).where(
+def scoped_or_404(model, row_id: int, *options):
+    """The row of ``model`` with this id if the current actor may reach it, else 404;
+    ``options`` are the query's loader options (``defer`` a large column not needed)."""
+    row = db.session.scalar(sa.select(model).options(*options).where(
         model.id == row_id, scope_clause(model, current_actor())))
     if row is None:
         abort(404)

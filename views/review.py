@@ -176,9 +176,12 @@ class ReviewView(ReadOnlyStaffView):
                                               request.form.get("comment", "").strip()) if part)
         refusal = self._apply(application, action_, comment,
                                request.form.get("version", type=int))
+        # Read before the commit expires the row: reading it after would load the filing
+        # again, payload and all (a 10,000-row batch's is 1.8 MB of JSON).
+        completed = application.state == State.COMPLETED
         db.session.commit()
         done = DONE.get(action_, f"{action_.label}成功")
-        if action_ == Action.APPROVE and application.state == State.COMPLETED:
+        if action_ == Action.APPROVE and completed:
             done = "已审核通过并办结，申请人可查看结果并评价"
         elif action_ == Action.APPROVE:
             done = "已审核通过，待申请人到窗口核验原件后办结"
