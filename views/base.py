@@ -49,6 +49,7 @@ from views.chrome import admin_gettext
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
 from views.labels import LABELS, of_value, plain_first
+from views.paging import CountQuery, page_then_count
 from views.export_plan import ExportPlan
 from views.spreadsheets import cell, stream_csv, stream_xlsx
 
@@ -251,8 +252,20 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return super().get_query().filter(self.scope())
 
     def get_count_query(self):
-        # count(*) rather than Flask-Admin's count('*'), which SQLite cannot shortcut.
-        return db.session.query(sa.func.count()).select_from(self.model).filter(self.scope())
+        # count(*) rather than Flask-Admin's count('*'), which SQLite cannot shortcut; run
+        # only when the page cannot tell the count (views.paging).
+        return CountQuery(sa.func.count(), db.session()).select_from(self.model).filter(
+            self.scope())
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        if not execute:
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute, page_size)
+        return page_then_count(
+            lambda: super(ScopedModelView, self).get_list(
+                page, sort_column, sort_desc, search, filters, True, page_size),
+            page, self.page_size if page_size is None else page_size)
 
     def get_one(self, id):
         # Edit, details, delete and inline edit read rows by id without get_query; a row
