@@ -62,3 +62,21 @@ def test_an_agent_sees_the_details_values_masked(client):
     assert cells["状态"] in {"参保缴费", "暂停参保"} and re.fullmatch(  # labels, Beijing time
         r"\d{4}-\d\d-\d\d \d\d:\d\d", cells["创建时间"]), cells
     assert "javascript:" not in html
+
+
+def test_view_urls_kept_in_memory_are_the_routers_for_each_console_and_script_root(app):
+    """views.chrome.view_url keeps the URLs list pages build; a relative endpoint names the
+    current console's view, so one console's URL is never served to another's page."""
+    from flask import url_for
+
+    from views.chrome import view_url
+
+    asked = ((".index_view", {"page": 2, "search": "张 伟"}), (".index_view", {}),
+             (".export", {"export_type": "csv"}), ("auth.login", {"next": "/unit/"}))
+    for path, root in (("/unit/unit_enrollment/", ""), ("/admin/admin_person/", ""),
+                       ("/unit/unit_enrollment/", "/wb"), ("/admin/admin_person/", "/wb")):
+        with app.test_request_context(path, base_url=f"http://localhost{root}"):
+            for endpoint, values in asked:
+                for _ in range(2):  # built, then read from memory
+                    assert view_url(endpoint, **values) == url_for(endpoint, **values), (
+                        path, root, endpoint)

@@ -45,7 +45,7 @@ from rules import permissions as p
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
-from views.chrome import admin_gettext
+from views.chrome import admin_gettext, view_url
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
 from views.labels import LABELS, of_value, plain_first
@@ -221,6 +221,10 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         found = search.clause(self.model, wanted)
         return (query.filter(found), count_query.filter(found) if count_query is not None
                 else None, joins, count_joins)
+
+    def get_url(self, endpoint, **kwargs):
+        # Every URL the list builds (sort headers, pager, page sizes, exports): once.
+        return view_url(endpoint, **kwargs)
 
     def render(self, template, **kwargs):
         # Flask-Admin's template strings, translated once per process (views.chrome).

@@ -33,6 +33,32 @@ def admin_static_url(console: str, filename: str, **kwargs) -> str:
     return url
 
 
+#: URLs a page built, by (script root, blueprint, endpoint, arguments); bounded, since the
+#: arguments come from the request (a list's search text, filters).
+_URLS: dict = {}
+URLS_KEPT = 10_000
+
+
+def view_url(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` built by the router once per script root, current
+    blueprint (a relative ``.endpoint`` names its own) and arguments, then read from memory:
+    a list page asks for some twenty (sort headers, pager, page sizes, exports, filters).
+    Arguments flagged with ``_`` (external, anchor, scheme) go to the router every time."""
+    try:
+        key = (request.script_root, request.blueprint, endpoint, tuple(sorted(values.items())))
+        hash(key)
+    except TypeError:  # a list or a dict among the values: build it as Flask does
+        return url_for(endpoint, **values)
+    url = _URLS.get(key)
+    if url is None:
+        if any(name.startswith("_") for name in values):
+            return url_for(endpoint, **values)
+        if len(_URLS) >= URLS_KEPT:
+            _URLS.clear()
+        url = _URLS[key] = url_for(endpoint, **values)
+    return url
+
+
 #: Flask-Admin's template strings translated so far, by (locale, text, variables).
 _TRANSLATED: dict = {}
 TRANSLATED_KEPT = 10_000
