@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, current_app, g, request, url_for
+from flask import Flask, Response, current_app, g, has_request_context, request, url_for
 
 from models.base import utcnow
 
@@ -42,8 +42,11 @@ URLS_KEPT = 10_000
 def view_url(endpoint: str, **values) -> str:
     """``url_for(endpoint, **values)`` built by the router once per script root, current
     blueprint (a relative ``.endpoint`` names its own) and arguments, then read from memory:
-    a list page asks for some twenty (sort headers, pager, page sizes, exports, filters).
+    a list page asks for some thirty (sort headers, pager, page sizes, exports, filters, the
+    chrome's links). It is the templates' ``url_for`` and the model views' ``get_url``.
     Arguments flagged with ``_`` (external, anchor, scheme) go to the router every time."""
+    if not has_request_context():  # a template rendered by a job: nothing to key on
+        return url_for(endpoint, **values)
     try:
         key = (request.script_root, request.blueprint, endpoint, tuple(sorted(values.items())))
         hash(key)
@@ -101,6 +104,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["yes_no"] = yes_no
     app.jinja_env.globals["page_title"] = page_title
     app.jinja_env.globals["admin_static_url"] = admin_static_url
+    app.jinja_env.globals["url_for"] = view_url
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
     from views.listing import detail_cells, list_rows
