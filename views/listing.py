@@ -31,6 +31,10 @@ STOCK_ACTIONS = (row_templates.ViewRowAction, row_templates.ViewPopupRowAction,
                  row_templates.DeleteRowAction)
 #: An id that reads the same in a URL and in HTML (needs neither quoting nor escaping).
 PLAIN_ID = re.compile(r"[0-9A-Za-z_-]+\Z")
+#: The id a stock row action is rendered for once per page, then replaced by each row's.
+#: Random per process (never shown, so never guessed into a page's text), not per page:
+#: the action's URL is then one the URL memory (views.chrome.view_url) already holds.
+PLACEHOLDER = "rowid" + secrets.token_hex(8)
 #: The actor not read yet (None is a reader too: no one signed in).
 _UNREAD = object()
 
@@ -86,9 +90,8 @@ class _Formatters:
 def _row_action_renderer(context, view, action):
     """A function (row id, row) → the action's markup for that row."""
     if type(action) in STOCK_ACTIONS and isinstance(view._primary_key, str):
-        placeholder = "rowid" + secrets.token_hex(8)
-        fake_row = SimpleNamespace(**{view._primary_key: placeholder})
-        parts = str(action.render_ctx(context, placeholder, fake_row)).split(placeholder)
+        fake_row = SimpleNamespace(**{view._primary_key: PLACEHOLDER})
+        parts = str(action.render_ctx(context, PLACEHOLDER, fake_row)).split(PLACEHOLDER)
 
         def render(row_id, row):
             if PLAIN_ID.match(row_id):
