@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, Response, current_app, g, has_request_context, request, url_for
+from flask_admin import babel
+from flask_babel import get_locale
 
 from models.base import utcnow
 
@@ -71,9 +73,6 @@ def admin_gettext(string: str, **variables) -> str:
     """Flask-Admin's ``_gettext`` for its templates, each (locale, text, variables)
     translated once per process: a page asks for some fifty, each of which costs Flask-Babel
     a locale and catalogue lookup."""
-    from flask_admin import babel
-    from flask_babel import get_locale
-
     try:
         locale = g.get("_admin_locale")
         if locale is None:
