@@ -80,3 +80,23 @@ def test_view_urls_kept_in_memory_are_the_routers_for_each_console_and_script_ro
                 for _ in range(2):  # built, then read from memory
                     assert view_url(endpoint, **values) == url_for(endpoint, **values), (
                         path, root, endpoint)
+
+
+def test_list_times_are_the_office_clocks_zone_read_for_each_page(as_staff, app, monkeypatch):
+    """A list's timestamps go through one value function a page (views.hardening.office_time,
+    column-wise): the office's zone as configured, the same text as clock.shown."""
+    from models import clock
+
+    client = as_staff("admin")
+    seen = set()
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        monkeypatch.setitem(app.config, "OFFICE_TIMEZONE", zone)
+        html = client.get("/admin/admin_person/").get_data(as_text=True)
+        row = _rows(html)[0]
+        person = db.session.get(Person, int(re.search(r"[?&;]id=(\d+)", row).group(1)))
+        with app.app_context():
+            expected = clock.shown(person.created_at)
+        cell = re.search(r'class="col-created_at">\s*([^<]*?)\s*</td>', row).group(1)
+        assert cell == expected, zone
+        seen.add(cell)
+    assert len(seen) == 2
