@@ -100,3 +100,28 @@ def test_list_times_are_the_office_clocks_zone_read_for_each_page(as_staff, app,
         assert cell == expected, zone
         seen.add(cell)
     assert len(seen) == 2
+
+
+def test_a_lists_filter_groups_json_is_made_once_and_is_flask_admins(unit_a, app):
+    """The filter groups' JSON (views.chrome.tojson_kept) is encoded once per view and locale
+    and is the JSON of Flask-Admin's own groups, page after page."""
+    import html as html_lib
+    import json
+
+    from flask import render_template_string
+    from flask_admin.model import BaseModelView
+
+    view = next(v for v in app.extensions["consoles"]["unit"]._views
+                if v.endpoint == "unit_enrollment")
+    texts = []
+    for _ in range(2):
+        page = unit_a.get("/unit/unit_enrollment/").get_data(as_text=True)
+        texts.append(re.search(r'id="filter-groups-data" class="d-none">(.*?)</div>',
+                               page, re.S).group(1))
+    assert texts[0] == texts[1]
+    with app.test_request_context("/unit/unit_enrollment/"):
+        stock = BaseModelView._get_filter_groups(view)
+        expected = render_template_string("{{ groups|tojson|safe }}", groups=stock)
+        assert view._get_filter_groups().json_text == texts[0]
+    assert texts[0] == expected
+    assert json.loads(html_lib.unescape(texts[0])) == json.loads(html_lib.unescape(expected))

@@ -45,7 +45,7 @@ from rules import permissions as p
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
-from views.chrome import admin_gettext, view_url
+from views.chrome import KeptJson, admin_gettext, view_url
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
 from views.labels import LABELS, of_value, plain_first
@@ -330,7 +330,8 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         shown = self.__dict__.setdefault("_filter_groups_shown", {})
         locale = str(get_locale())
         if locale not in shown:
-            shown[locale] = super()._get_filter_groups()
+            groups = super()._get_filter_groups()
+            shown[locale] = KeptJson(groups) if groups is not None else None
         return shown[locale]
 
     def _refresh_filters_cache(self):

@@ -2,11 +2,13 @@
 values in plain Chinese (Beijing time, 是/否)."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 from flask import Flask, Response, current_app, g, has_request_context, request, url_for
 from flask_admin import babel
 from flask_babel import get_locale
+from jinja2 import pass_eval_context
 
 from models.base import utcnow
 
@@ -64,6 +66,25 @@ def view_url(endpoint: str, **values) -> str:
     return url
 
 
+class KeptJson(OrderedDict):
+    """A mapping built once and shown on every page as JSON (a list's filter groups): its
+    ``tojson`` text is made once too (``tojson_kept``). Never changed once built."""
+
+    json_text = None
+
+
+@pass_eval_context
+def tojson_kept(eval_ctx, value):
+    """``value|tojson``, made once for a ``KeptJson`` (the filter groups' JSON was encoded
+    on every list page), as Jinja's ``tojson`` filter makes it for anything else."""
+    tojson = eval_ctx.environment.filters["tojson"]
+    if not isinstance(value, KeptJson):
+        return tojson(eval_ctx, value)
+    if value.json_text is None:
+        value.json_text = tojson(eval_ctx, value)
+    return value.json_text
+
+
 #: Flask-Admin's template strings translated so far, by (locale, text, variables).
 _TRANSLATED: dict = {}
 TRANSLATED_KEPT = 10_000
@@ -104,6 +125,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["page_title"] = page_title
     app.jinja_env.globals["admin_static_url"] = admin_static_url
     app.jinja_env.globals["url_for"] = view_url
+    app.jinja_env.filters["tojson_kept"] = tojson_kept
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
     from views.listing import detail_cells, list_rows
