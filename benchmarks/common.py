@@ -5,6 +5,7 @@ import os
 import random
 import re
 import resource
+import runpy
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,14 @@ def fresh_app(path: Path | None = None):
         flask_migrate.upgrade()
         load_demo()
     return app, path
+
+
+def as_served() -> None:
+    """What a gunicorn worker does once its app is built (``gunicorn.conf.py``'s
+    ``post_worker_init``: the long-lived objects leave the collector's generations), done
+    after the benchmark built its apps, so pages are timed as a worker serves them."""
+    conf = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+    runpy.run_path(str(conf))["post_worker_init"](None)
 
 
 def logged_in(app, kind="unit", login=REP_A, unit_code=UNIT_A):

@@ -5,6 +5,7 @@ a model not declared here is invisible to unit, institution and personal account
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -221,8 +222,14 @@ def _staff_region_clause(model: type, regions: frozenset[str]) -> Clause:
 OWNED: dict[type, ColumnElement] = {Job: Job.account_id}
 
 
+@functools.lru_cache(maxsize=4096)
 def scope_clause(model: type, actor: Actor | None) -> Clause:
-    """The WHERE clause limiting ``model`` to the rows ``actor`` may reach."""
+    """The WHERE clause limiting ``model`` to the rows ``actor`` may reach.
+
+    A function of (model, Actor) alone (the Actor carries kind, unit, grant, roles and
+    regions; what the rows hold is asked in SQL), so each clause is built once per process
+    and Actor and reused: a page asks for several, and building one cost more than its SQL.
+    A changed grant or role is another Actor, and gets its own clause."""
     if actor is None:
         return sa.false()
     if model in OWNED:

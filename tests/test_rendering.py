@@ -62,3 +62,66 @@ def test_an_agent_sees_the_details_values_masked(client):
     assert cells["状态"] in {"参保缴费", "暂停参保"} and re.fullmatch(  # labels, Beijing time
         r"\d{4}-\d\d-\d\d \d\d:\d\d", cells["创建时间"]), cells
     assert "javascript:" not in html
+
+
+def test_view_urls_kept_in_memory_are_the_routers_for_each_console_and_script_root(app):
+    """views.chrome.view_url keeps the URLs list pages build; a relative endpoint names the
+    current console's view, so one console's URL is never served to another's page."""
+    from flask import url_for
+
+    from views.chrome import view_url
+
+    asked = ((".index_view", {"page": 2, "search": "张 伟"}), (".index_view", {}),
+             (".export", {"export_type": "csv"}), ("auth.login", {"next": "/unit/"}))
+    for path, root in (("/unit/unit_enrollment/", ""), ("/admin/admin_person/", ""),
+                       ("/unit/unit_enrollment/", "/wb"), ("/admin/admin_person/", "/wb")):
+        with app.test_request_context(path, base_url=f"http://localhost{root}"):
+            for endpoint, values in asked:
+                for _ in range(2):  # built, then read from memory
+                    assert view_url(endpoint, **values) == url_for(endpoint, **values), (
+                        path, root, endpoint)
+
+
+def test_list_times_are_the_office_clocks_zone_read_for_each_page(as_staff, app, monkeypatch):
+    """A list's timestamps go through one value function a page (views.hardening.office_time,
+    column-wise): the office's zone as configured, the same text as clock.shown."""
+    from models import clock
+
+    client = as_staff("admin")
+    seen = set()
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        monkeypatch.setitem(app.config, "OFFICE_TIMEZONE", zone)
+        html = client.get("/admin/admin_person/").get_data(as_text=True)
+        row = _rows(html)[0]
+        person = db.session.get(Person, int(re.search(r"[?&;]id=(\d+)", row).group(1)))
+        with app.app_context():
+            expected = clock.shown(person.created_at)
+        cell = re.search(r'class="col-created_at">\s*([^<]*?)\s*</td>', row).group(1)
+        assert cell == expected, zone
+        seen.add(cell)
+    assert len(seen) == 2
+
+
+def test_a_lists_filter_groups_json_is_made_once_and_is_flask_admins(unit_a, app):
+    """The filter groups' JSON (views.chrome.tojson_kept) is encoded once per view and locale
+    and is the JSON of Flask-Admin's own groups, page after page."""
+    import html as html_lib
+    import json
+
+    from flask import render_template_string
+    from flask_admin.model import BaseModelView
+
+    view = next(v for v in app.extensions["consoles"]["unit"]._views
+                if v.endpoint == "unit_enrollment")
+    texts = []
+    for _ in range(2):
+        page = unit_a.get("/unit/unit_enrollment/").get_data(as_text=True)
+        texts.append(re.search(r'id="filter-groups-data" class="d-none">(.*?)</div>',
+                               page, re.S).group(1))
+    assert texts[0] == texts[1]
+    with app.test_request_context("/unit/unit_enrollment/"):
+        stock = BaseModelView._get_filter_groups(view)
+        expected = render_template_string("{{ groups|tojson|safe }}", groups=stock)
+        assert view._get_filter_groups().json_text == texts[0]
+    assert texts[0] == expected
+    assert json.loads(html_lib.unescape(texts[0])) == json.loads(html_lib.unescape(expected))

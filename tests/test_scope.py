@@ -229,3 +229,25 @@ def test_every_page_taking_an_id_refuses_foreign_rows(app, request, console):
     assert db.session.get(Application, theirs.id).state == state
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment).where(
         Attachment.application_id == theirs.id)) == 1
+
+
+def test_a_scope_clause_kept_for_one_actor_is_never_another_actors():
+    """scope_clause keeps each clause per (model, Actor): a narrower grant, another unit or
+    another kind is another Actor and gets its own clause, at once."""
+    import dataclasses
+
+    from rules.codes import GrantLevel
+
+    def sql(actor):
+        return str(sa.select(Application.id).where(scope_clause(Application, actor)).compile(
+            compile_kwargs={"literal_binds": True}))
+
+    rep = Actor(1, AccountKind.UNIT_MEMBER, person_id=1, unit_id=7,
+                grant_level=GrantLevel.LEGAL_REP, grant_items=frozenset())
+    agent = dataclasses.replace(rep, grant_level=GrantLevel.AGENT,
+                                grant_items=frozenset({"SB_ENROLL"}))
+    other_unit = dataclasses.replace(rep, unit_id=8)
+    assert scope_clause(Application, rep) is scope_clause(Application, rep)
+    seen = [sql(rep), sql(agent), sql(other_unit), sql(rep)]
+    assert seen[0] == seen[3] and len(set(seen)) == 3
+    assert "SB_ENROLL" in seen[1] and "= 8" in seen[2] and "= 7" in seen[0]

@@ -127,7 +127,8 @@ def test_a_search_an_index_serves_is_counted(as_staff):
 
         sa.event.listen(db.engine, "before_cursor_execute", capture)
         try:
-            assert client.get("/admin/admin_person/", query_string={"search": term}
+            # Past the last page: a short page is its own count (views.paging), this one is not.
+            assert client.get("/admin/admin_person/", query_string={"search": term, "page": 5}
                               ).status_code == 200
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", capture)

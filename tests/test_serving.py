@@ -377,6 +377,22 @@ def test_gunicorn_takes_workers_class_threads_and_address_from_settings(monkeypa
     assert values["wsgi_app"] == "app:create_app()"
 
 
+def test_a_worker_freezes_what_the_built_app_holds():
+    """gunicorn's post_worker_init freezes the objects alive once the app is built, so a
+    request's garbage collections no longer walk the app's routes, templates and mappers."""
+    import gc
+    import runpy
+    from pathlib import Path
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        conf["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_views_that_write_on_get_take_the_write_lock_up_front(app):
     """A GET that writes (the audit of a viewed record, a certificate, a receipt) says so,
     and on SQLite its transaction then begins IMMEDIATE like a POST's: reading first and

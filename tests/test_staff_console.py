@@ -124,10 +124,12 @@ def _statements(client, url):
 
 def test_lists_count_with_count_star_and_large_tables_skip_the_count(as_staff):
     client = as_staff("admin")
-    counts = [s for s in _statements(client, "/admin/admin_service_item/") if "count(" in s]
+    # A page past the end: the page cannot tell the count (a short page would, views.paging).
+    counts = [s for s in _statements(client, "/admin/admin_service_item/?page=50")
+              if "count(" in s]
     assert counts and all("count(*)" in s for s in counts)
     assert not [s for s in _statements(client, "/admin/admin_person/") if "count(" in s]
-    searched = _statements(client, "/admin/admin_person/?search=13800000003")
+    searched = _statements(client, "/admin/admin_person/?search=13800000003&page=5")
     counts = [s for s in searched if "count(" in s]
     assert counts and all("count(*)" in s for s in counts)
     assert not [s for s in searched if "like" in s]  # an indexed equality, not a scan

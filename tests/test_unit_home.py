@@ -192,3 +192,40 @@ def test_the_delivery_choice_of_a_filing_already_submitted_is_refused(unit_a):
         choose_delivery(by, submitted, "post", address)
     assert refused.value.status == 403
     assert submitted.delivery_method == "window" and submitted.delivery_address == ""
+
+
+def _menu_count(client) -> int:
+    html = client.get("/unit/unit_enrollment/").get_data(as_text=True)
+    return int(re.search(r"我的工作台 \((\d+)\)", html).group(1))
+
+
+def test_the_workbench_count_follows_a_filing_at_once_and_is_each_actors_own(unit_a, app):
+    """The menu's count (its statement kept per Actor, views.unit_home) moves with the next
+    page, and an agent counts only the items granted to it, not its legal rep's."""
+    from models import Account, Person, clock
+    from models.auth import actor_for
+    from models.scope import scope_clause
+    from tests.conftest import login
+
+    unit = _unit_a()
+    before = _awaiting(unit)
+    assert _menu_count(unit_a) == before
+    individual = db.session.scalar(sa.select(Account).where(Account.kind == "individual"))
+    talent = db.session.scalar(sa.select(ServiceItem.id).where(ServiceItem.code == "RC_TALENT"))
+    db.session.add(Application(item_id=talent, unit_id=unit.id, filed_by_id=individual.id,
+                               subject_person_id=individual.person_id,
+                               state=State.AWAITING_UNIT, payload={"x": 1}))
+    db.session.commit()
+    assert _menu_count(unit_a) == before + 1
+
+    agent_id_no = "340104199506243211"  # 韩浩萍: 参保登记、暂停参保 only
+    agent = app.test_client()
+    assert login(agent, "unit", agent_id_no, UNIT_A).status_code == 302
+    account = db.session.scalar(sa.select(Account).join(Person, Account.person_id == Person.id)
+                                .where(Person.id_no == agent_id_no, Account.unit_id == unit.id))
+    actor = actor_for(account, clock.today())
+    own = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        scope_clause(Application, actor), Application.state == State.AWAITING_UNIT))
+    assert own < before + 1
+    assert _menu_count(agent) == own
+    assert _menu_count(unit_a) == before + 1

@@ -45,10 +45,11 @@ from rules import permissions as p
 from rules.codes import AccountKind, Labelled
 from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
-from views.chrome import admin_gettext
+from views.chrome import KeptJson, admin_gettext, view_url
 from views.errors import BUSY, is_locked
 from views.hardening import HardenedView
 from views.labels import LABELS, of_value, plain_first
+from views.paging import CountQuery, page_then_count
 from views.export_plan import ExportPlan
 from views.spreadsheets import cell, stream_csv, stream_xlsx
 
@@ -221,6 +222,10 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return (query.filter(found), count_query.filter(found) if count_query is not None
                 else None, joins, count_joins)
 
+    def get_url(self, endpoint, **kwargs):
+        # Every URL the list builds (sort headers, pager, page sizes, exports): once.
+        return view_url(endpoint, **kwargs)
+
     def render(self, template, **kwargs):
         # Flask-Admin's template strings, translated once per process (views.chrome).
         self._template_args["_gettext"] = admin_gettext
@@ -251,8 +256,20 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         return super().get_query().filter(self.scope())
 
     def get_count_query(self):
-        # count(*) rather than Flask-Admin's count('*'), which SQLite cannot shortcut.
-        return db.session.query(sa.func.count()).select_from(self.model).filter(self.scope())
+        # count(*) rather than Flask-Admin's count('*'), which SQLite cannot shortcut; run
+        # only when the page cannot tell the count (views.paging).
+        return CountQuery(sa.func.count(), db.session()).select_from(self.model).filter(
+            self.scope())
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        if not execute:
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute, page_size)
+        return page_then_count(
+            lambda: super(ScopedModelView, self).get_list(
+                page, sort_column, sort_desc, search, filters, True, page_size),
+            page, self.page_size if page_size is None else page_size)
 
     def get_one(self, id):
         # Edit, details, delete and inline edit read rows by id without get_query; a row
@@ -313,7 +330,8 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
         shown = self.__dict__.setdefault("_filter_groups_shown", {})
         locale = str(get_locale())
         if locale not in shown:
-            shown[locale] = super()._get_filter_groups()
+            groups = super()._get_filter_groups()
+            shown[locale] = KeptJson(groups) if groups is not None else None
         return shown[locale]
 
     def _refresh_filters_cache(self):

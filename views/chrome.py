@@ -2,9 +2,13 @@
 values in plain Chinese (Beijing time, 是/否)."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
-from flask import Flask, Response, current_app, g, request, url_for
+from flask import Flask, Response, current_app, g, has_request_context, request, url_for
+from flask_admin import babel
+from flask_babel import get_locale
+from jinja2 import pass_eval_context
 
 from models.base import utcnow
 
@@ -33,6 +37,54 @@ def admin_static_url(console: str, filename: str, **kwargs) -> str:
     return url
 
 
+#: URLs a page built, by (script root, blueprint, endpoint, arguments); bounded, since the
+#: arguments come from the request (a list's search text, filters).
+_URLS: dict = {}
+URLS_KEPT = 10_000
+
+
+def view_url(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` built by the router once per script root, current
+    blueprint (a relative ``.endpoint`` names its own) and arguments, then read from memory:
+    a list page asks for some thirty (sort headers, pager, page sizes, exports, filters, the
+    chrome's links). It is the templates' ``url_for`` and the model views' ``get_url``.
+    Arguments flagged with ``_`` (external, anchor, scheme) go to the router every time."""
+    if not has_request_context():  # a template rendered by a job: nothing to key on
+        return url_for(endpoint, **values)
+    try:
+        key = (request.script_root, request.blueprint, endpoint, tuple(sorted(values.items())))
+        hash(key)
+    except TypeError:  # a list or a dict among the values: build it as Flask does
+        return url_for(endpoint, **values)
+    url = _URLS.get(key)
+    if url is None:
+        if any(name.startswith("_") for name in values):
+            return url_for(endpoint, **values)
+        if len(_URLS) >= URLS_KEPT:
+            _URLS.clear()
+        url = _URLS[key] = url_for(endpoint, **values)
+    return url
+
+
+class KeptJson(OrderedDict):
+    """A mapping built once and shown on every page as JSON (a list's filter groups): its
+    ``tojson`` text is made once too (``tojson_kept``). Never changed once built."""
+
+    json_text = None
+
+
+@pass_eval_context
+def tojson_kept(eval_ctx, value):
+    """``value|tojson``, made once for a ``KeptJson`` (the filter groups' JSON was encoded
+    on every list page), as Jinja's ``tojson`` filter makes it for anything else."""
+    tojson = eval_ctx.environment.filters["tojson"]
+    if not isinstance(value, KeptJson):
+        return tojson(eval_ctx, value)
+    if value.json_text is None:
+        value.json_text = tojson(eval_ctx, value)
+    return value.json_text
+
+
 #: Flask-Admin's template strings translated so far, by (locale, text, variables).
 _TRANSLATED: dict = {}
 TRANSLATED_KEPT = 10_000
@@ -42,9 +94,6 @@ def admin_gettext(string: str, **variables) -> str:
     """Flask-Admin's ``_gettext`` for its templates, each (locale, text, variables)
     translated once per process: a page asks for some fifty, each of which costs Flask-Babel
     a locale and catalogue lookup."""
-    from flask_admin import babel
-    from flask_babel import get_locale
-
     try:
         locale = g.get("_admin_locale")
         if locale is None:
@@ -75,6 +124,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["yes_no"] = yes_no
     app.jinja_env.globals["page_title"] = page_title
     app.jinja_env.globals["admin_static_url"] = admin_static_url
+    app.jinja_env.globals["url_for"] = view_url
+    app.jinja_env.filters["tojson_kept"] = tojson_kept
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
     from views.listing import detail_cells, list_rows

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from flask import g, has_request_context
 
 from models import clock
+from rules import clock as rules_clock
 from rules.codes import Labelled, kinds_label
 from views.chrome import yes_no
 
@@ -149,11 +151,23 @@ AUDIT_FORMATTERS = {
         model.object_type or "", model.object_type or ""),
 }
 
+def office_time(view, value, name) -> str:
+    """A stored (UTC) timestamp in office time to the minute (``models.clock.shown``)."""
+    return clock.shown(value)
+
+
+def _office_time_of_value(actor):
+    # The office's zone read once a list page (views.listing), not once a cell.
+    return functools.partial(rules_clock.shown, tz=clock.office_timezone())
+
+
+office_time.column_wise = _office_time_of_value
+
 #: Values by type, as a person reads them (list, details and export of every console):
 #: coded values by their Chinese label, times in Beijing time to the minute, 是/否.
 PLAIN_FORMATTERS = {
     Labelled: lambda view, value, name: value.label,
-    dt.datetime: lambda view, value, name: clock.shown(value),
+    dt.datetime: office_time,
     bool: lambda view, value, name: yes_no(value),
 }
 

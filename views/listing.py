@@ -31,6 +31,10 @@ STOCK_ACTIONS = (row_templates.ViewRowAction, row_templates.ViewPopupRowAction,
                  row_templates.DeleteRowAction)
 #: An id that reads the same in a URL and in HTML (needs neither quoting nor escaping).
 PLAIN_ID = re.compile(r"[0-9A-Za-z_-]+\Z")
+#: The id a stock row action is rendered for once per page, then replaced by each row's.
+#: Random per process (never shown, so never guessed into a page's text), not per page:
+#: the action's URL is then one the URL memory (views.chrome.view_url) already holds.
+PLACEHOLDER = "rowid" + secrets.token_hex(8)
 #: The actor not read yet (None is a reader too: no one signed in).
 _UNREAD = object()
 
@@ -46,21 +50,31 @@ class _Formatters:
         self.by_value: dict[str, object] = {}  # column → value function (column-wise)
         self.actor = _UNREAD
 
+    def reader(self):
+        """Who reads this page (read once)."""
+        if self.actor is _UNREAD:
+            from views.auth import current_actor
+            self.actor = current_actor()
+        return self.actor
+
     def value_function(self, name: str, column_fmt):
         """``column_fmt``'s value function for this page, or None if it needs the row."""
         if name not in self.by_value:
             column_wise = getattr(column_fmt, "column_wise", None)
-            if column_wise is not None and self.actor is _UNREAD:
-                from views.auth import current_actor
-                self.actor = current_actor()
-            self.by_value[name] = column_wise(self.actor) if column_wise is not None else None
+            self.by_value[name] = column_wise(self.reader()) if column_wise is not None else None
         return self.by_value[name]
 
     def type_formatter(self, kind: type):
+        """(is a function of the value, formatter) for values of ``kind``, or None: the first
+        type formatter that matches, as its value function when it has one (office time:
+        the zone read once a page)."""
         if kind not in self.by_type:
-            self.by_type[kind] = next(
-                (fmt for typeobj, fmt in self.type_formatters.items()
-                 if issubclass(kind, typeobj)), None)
+            fmt = next((fmt for typeobj, fmt in self.type_formatters.items()
+                        if issubclass(kind, typeobj)), None)
+            column_wise = getattr(fmt, "column_wise", None)
+            self.by_type[kind] = (None if fmt is None else
+                                  (True, column_wise(self.reader())) if column_wise is not None
+                                  else (False, fmt))
         return self.by_type[kind]
 
     def cells(self, context, row, columns) -> list[tuple[str, object]]:
@@ -79,16 +93,19 @@ class _Formatters:
                 out.append((name, choices.get(value) or value))
                 continue
             type_fmt = self.type_formatter(type(value))
-            out.append((name, value if type_fmt is None else type_fmt(view, value, name)))
+            if type_fmt is None:
+                out.append((name, value))
+            else:
+                of_value, fmt = type_fmt
+                out.append((name, fmt(value) if of_value else fmt(view, value, name)))
         return out
 
 
 def _row_action_renderer(context, view, action):
     """A function (row id, row) → the action's markup for that row."""
     if type(action) in STOCK_ACTIONS and isinstance(view._primary_key, str):
-        placeholder = "rowid" + secrets.token_hex(8)
-        fake_row = SimpleNamespace(**{view._primary_key: placeholder})
-        parts = str(action.render_ctx(context, placeholder, fake_row)).split(placeholder)
+        fake_row = SimpleNamespace(**{view._primary_key: PLACEHOLDER})
+        parts = str(action.render_ctx(context, PLACEHOLDER, fake_row)).split(PLACEHOLDER)
 
         def render(row_id, row):
             if PLAIN_ID.match(row_id):
