@@ -66,9 +66,9 @@ def test_column_wise_export_masks_and_neutralises(client, monkeypatch, unit_a):
     calls = []
     original = export_plan._converter
 
-    def spy(view, name, first):
+    def spy(view, name):
         calls.append(name)
-        return original(view, name, first)
+        return original(view, name)
     monkeypatch.setattr(export_plan, "_converter", spy)
     rows = list(csv.reader(io.StringIO(
         unit_a.get("/unit/unit_enrollment/export/csv/").get_data(as_text=True).lstrip("\ufeff"))))
