@@ -178,19 +178,36 @@ class ExportPlan:
                    for n, (c, t) in enumerate(zip(columns, self.targets))]
         return query.options(sa.orm.lazyload("*")).with_entities(*columns)
 
-    def chunks(self, fetched: Iterable[Sequence[tuple]]) -> Iterator[list[tuple]]:
-        """Converted rows, a list for each chunk of fetched tuples: one pass per column."""
+    def chunks(self, fetched: Iterable[Sequence[Sequence]]) -> Iterator[list[tuple]]:
+        """Converted rows, a list for each fetched chunk (given as its columns): one pass per
+        column."""
         columns = self.columns
         for chunk in fetched:
-            yield list(zip(*[column.cells(values) for column, values
-                             in zip(columns, zip(*chunk))]))
+            yield list(zip(*[column.cells(values) for column, values in zip(columns, chunk)]))
 
 
-def fetched(connection, statement, size: int) -> Iterator[Sequence[tuple]]:
-    """The statement's rows, ``size`` at a time. A server-side cursor where the database
-    has them (PostgreSQL: the rows stay on the server until fetched); elsewhere the plain
-    cursor, which SQLite steps as rows are fetched, without SQLAlchemy's row buffer."""
-    options = {"yield_per": size} if connection.dialect.supports_server_side_cursors else {}
-    result = connection.execute(statement, execution_options=options)
-    while chunk := result.fetchmany(size):
-        yield chunk
+def fetched(connection, statement, size: int) -> Iterator[list[Sequence]]:
+    """The statement's rows, ``size`` at a time, each chunk as its columns' values.
+
+    Where the database has server-side cursors (PostgreSQL: the rows stay on the server
+    until fetched), SQLAlchemy's rows. Elsewhere (SQLite, whose cursor steps as rows are
+    fetched) the DBAPI cursor's tuples, each column through the result processor
+    SQLAlchemy would apply to it (text to dates, numbers to Decimal), without building a
+    row object per row."""
+    dialect = connection.dialect
+    if dialect.supports_server_side_cursors:
+        result = connection.execute(statement, execution_options={"yield_per": size})
+        while chunk := result.fetchmany(size):
+            yield list(zip(*chunk))
+        return
+    result = connection.execute(statement)
+    try:
+        cursor = result.cursor
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+                      for column, described in zip(statement.selected_columns,
+                                                   cursor.description)]
+        while chunk := cursor.fetchmany(size):
+            yield [values if process is None else list(map(process, values))
+                   for process, values in zip(processors, zip(*chunk))]
+    finally:
+        result.close()
