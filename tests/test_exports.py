@@ -94,9 +94,8 @@ def test_cells_are_neutralised_and_masks_apply_per_actor():
 def test_a_distinct_text_column_is_converted_as_value_by_value():
     """The pass over a whole column of distinct text (``_texts``) quotes exactly the cells
     the per-value conversion quotes, and leaves a column with other values to it."""
-    from views.spreadsheets import cell
-
     from rules.codes import AccountKind
+    from views.spreadsheets import cell
 
     texts = [f"职工{n}" for n in range(20)] + ["=1+1", "+86", "-3", "@x", "\tx", "\ry", "a=1",
                                                 "x\x00=y"]

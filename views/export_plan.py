@@ -1,5 +1,6 @@
-"""List exports column by column: the database returns plain tuples, and each column is
-converted in one pass over a fetched chunk, with its conversions memoised by value.
+"""List exports column by column: the database returns plain tuples a chunk at a time
+(``fetched``), and each column of a chunk is converted in one pass: repeated values once
+per distinct value, distinct text by one search for formula starts over the whole column.
 
 A view's export columns take this path when each is a column of the model or of a
 many-to-one relation (``person.id_no``) and its formatter, if any, is column-wise

@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from itertools import chain, islice, repeat
+from itertools import chain, repeat
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -59,13 +59,6 @@ def stream_csv(header: list[str], chunks: Iterable[list]) -> Iterator[bytes]:
         buffer.truncate()
     if buffer.tell():  # no rows: the header alone
         yield buffer.getvalue().encode("utf-8")
-
-
-def cell_chunks(rows: Iterable[list], size: int) -> Iterator[list[list]]:
-    """Rows of any values as chunks of ``size`` rows of cells (``cell`` applied)."""
-    rows = iter(rows)
-    while chunk := list(islice(rows, size)):
-        yield [[cell(v) for v in row] for row in chunk]
 
 
 def _unique(header: list[str]) -> list[str]:
