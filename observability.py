@@ -44,14 +44,12 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
-def counted_rows(rows: Iterable, export_format: str, every: int = 1000) -> Iterator:
-    """Pass ``rows`` through, adding them to ``EXPORT_ROWS`` a chunk at a time."""
-    n = 0
-    for n, row in enumerate(rows, 1):
-        if n % every == 0:
-            EXPORT_ROWS.labels(export_format).inc(every)
-        yield row
-    EXPORT_ROWS.labels(export_format).inc(n % every)
+def counted_chunks(chunks: Iterable[list], export_format: str) -> Iterator[list]:
+    """Pass chunks of rows through, adding each chunk's rows to ``EXPORT_ROWS``."""
+    counter = EXPORT_ROWS.labels(export_format)
+    for chunk in chunks:
+        counter.inc(len(chunk))
+        yield chunk
 
 
 def request_id() -> str:

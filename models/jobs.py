@@ -189,7 +189,7 @@ class Progress:
 
     def __call__(self, n: int = 1) -> None:
         self.count += n
-        if self.count % PROGRESS_ROWS == 0 or \
+        if self.count // PROGRESS_ROWS != (self.count - n) // PROGRESS_ROWS or \
                 time.monotonic() - self._written_at > PROGRESS_SECONDS:
             self.flush()
 

@@ -39,7 +39,7 @@ from models.base import writes_on_get
 from models import search
 from models.scope import owner_values, scope_clause
 from models.workflow import message_of
-from observability import counted_rows
+from observability import counted_chunks
 from rules import masking
 from rules import permissions as p
 from rules.codes import AccountKind, Labelled
@@ -47,10 +47,10 @@ from rules.identity import InvalidValue
 from views.auth import client_ip, current_actor, refuse
 from views.chrome import KeptJson, admin_gettext, view_url
 from views.errors import BUSY, is_locked
+from views.export_plan import ExportPlan, fetched
 from views.hardening import HardenedView
 from views.labels import LABELS, of_value, plain_first
 from views.paging import CountQuery, page_then_count
-from views.export_plan import ExportPlan
 from views.spreadsheets import cell, stream_csv, stream_xlsx
 
 #: Columns holding ID numbers or phones: masked on every page and in exports unless the
@@ -388,34 +388,35 @@ class ScopedModelView(KindGate, HardenedView, ModelView):
                                  f"attachment; filename*=UTF-8''{filename}"})
 
     def export_stream(self, export_type, progress=None):
-        """The export file's bytes, a chunk at a time; ``progress(n)`` is told of each row
-        (a background job's progress bar)."""
+        """The export file's bytes, a chunk at a time; ``progress(n)`` is told of each chunk
+        of ``n`` rows (a background job's progress bar)."""
         columns = self.get_export_columns()
         header = [str(label) for _, label in columns]
         stream = stream_csv if export_type == "csv" else stream_xlsx
         plan = ExportPlan.of(self, [name for name, _ in columns], current_actor())
 
-        def rows():
+        def chunks():
             # Built inside the stream: the request's session is closed by the time a WSGI
             # server iterates the body, so the query runs on a fresh one.
             query = self._export_query()
-            options = {"yield_per": EXPORT_CHUNK}  # i.e. a server-side cursor
             if plan is not None:  # plain tuples, converted a column at a time
-                result = db.session.connection().execute(  # Core rows, no ORM loading
-                    plan.query(self.model, query).statement, execution_options=options)
-                for row in plan.rows(result.partitions()):
-                    if progress:
-                        progress()
-                    yield row
+                yield from plan.chunks(fetched(  # Core rows, no ORM loading
+                    db.session.connection(), plan.query(self.model, query).statement,
+                    EXPORT_CHUNK))
                 return
             result = db.session.execute(query.statement,  # 2.0 style: many-to-one joins
-                                        execution_options=options)
-            for model in result.scalars():
-                if progress:
-                    progress()
-                yield [cell(self.get_export_value(model, name)) for name, _ in columns]
+                                        execution_options={"yield_per": EXPORT_CHUNK})
+            for models in result.scalars().partitions():
+                yield [[cell(self.get_export_value(model, name)) for name, _ in columns]
+                       for model in models]
 
-        return stream(header, counted_rows(rows(), export_type), prepared=True)
+        def reported(chunks):
+            for chunk in counted_chunks(chunks, export_type):
+                if progress:
+                    progress(len(chunk))
+                yield chunk
+
+        return stream(header, reported(chunks()))
 
     def _export_count(self, limit: int) -> int:
         """How many rows the export would write, counted up to ``limit``."""

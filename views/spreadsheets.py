@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, repeat
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -23,7 +23,6 @@ from rustpy_xlsxwriter import FastExcel
 from rules.imports import MAX_ROWS, REASON_HEADER, BatchSchema
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-CSV_CHUNK_ROWS = 1000
 FILE_CHUNK = 64 * 1024
 
 
@@ -46,22 +45,19 @@ def cell(value):
     return neutralise(str(value))
 
 
-def stream_csv(header: list[str], rows: Iterable[list], prepared: bool = False
-               ) -> Iterator[bytes]:
-    """UTF-8 csv with a BOM (so Excel reads Chinese), a chunk of rows per yield.
-
-    ``prepared``: the rows are cells already (``cell`` applied), else each value gets it."""
+def stream_csv(header: list[str], chunks: Iterable[list]) -> Iterator[bytes]:
+    """UTF-8 csv with a BOM (so Excel reads Chinese), one yield per chunk of rows (lists of
+    cells, ``cell`` applied)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(header)
-    rows = iter(rows if prepared else ([cell(v) for v in row] for row in rows))
-    while chunk := list(islice(rows, CSV_CHUNK_ROWS)):
+    for chunk in chunks:
         writer.writerows(chunk)
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
-    if buffer.tell():
+    if buffer.tell():  # no rows: the header alone
         yield buffer.getvalue().encode("utf-8")
 
 
@@ -77,12 +73,12 @@ def _unique(header: list[str]) -> list[str]:
     return out
 
 
-def stream_xlsx(header: list[str], rows: Iterable[list], title: str = "导出",
-                prepared: bool = False) -> Iterator[bytes]:
+def stream_xlsx(header: list[str], chunks: Iterable[list], title: str = "导出"
+                ) -> Iterator[bytes]:
     """An xlsx written by rustpy-xlsxwriter in constant-memory mode (rows go to disk as they
-    come), then streamed from a temporary file. ``prepared`` as in ``stream_csv``."""
+    come), then streamed from a temporary file. ``chunks`` as in ``stream_csv``."""
     keys = _unique([str(h) for h in header])
-    records = (dict(zip(keys, row if prepared else [cell(v) for v in row])) for row in rows)
+    records = map(dict, map(zip, repeat(keys), chain.from_iterable(chunks)))
     with tempfile.TemporaryFile() as handle:
         if keys:
             FastExcel(handle, output_format="xlsx").sheet(title[:31], records).save()
