@@ -28,6 +28,13 @@ NAVBAR_JS = """() => {
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
+def cancelled(request) -> bool:
+    """A script's fetch the browser dropped because the page moved on (a live preview still
+    in flight when 发布 navigates): nothing failed for the user. A page, stylesheet or script
+    that fails to load, or any answer of 4xx/5xx, is still a problem."""
+    return request.resource_type in ("fetch", "xhr") and request.failure == "net::ERR_ABORTED"
+
+
 class Visitor:
     """One person's browser tab: navigation plus the checks every journey repeats."""
 
@@ -38,7 +45,7 @@ class Visitor:
         page.on("console", lambda m: m.type == "error" and self.problems.append(
             f"console: {m.text} ({page.url})"))
         page.on("pageerror", lambda e: self.problems.append(f"script error: {e} ({page.url})"))
-        page.on("requestfailed", lambda r: self.problems.append(
+        page.on("requestfailed", lambda r: cancelled(r) or self.problems.append(
             f"failed load: {r.url} {r.failure}"))
         page.on("response", lambda r: r.status >= 400 and self.problems.append(
             f"HTTP {r.status}: {r.url}"))
