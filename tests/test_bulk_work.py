@@ -84,3 +84,40 @@ def test_one_of_matches_a_set_as_one_parameter_on_either_database(app):
         one_of(Person.id_no, asked))).all())
     assert found == wanted
     assert db.session.scalars(sa.select(Person.id).where(one_of(Person.id_no, []))).all() == []
+
+
+def test_insert_rows_converts_each_distinct_value_once_and_stores_what_the_orm_would(
+        app, monkeypatch):
+    """The bind processors are memoised per column: a batch's repeated dates and times are
+    converted once each, and the stored values equal those of one row added by the ORM."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from models import Enrollment, Unit
+    from models.bulk import _Memo, insert_rows
+    from models.handlers import ENROLLMENT_COLUMNS
+
+    calls = []
+
+    class Counted(_Memo):
+        def __init__(self, process):
+            super().__init__(lambda value: calls.append(value) or process(value))
+
+    monkeypatch.setattr(models.bulk, "_Memo", Counted)
+    unit_id = db.session.scalar(sa.select(Unit.id))
+    person_ids = db.session.scalars(sa.select(Person.id).limit(3)).all()
+    now, day = dt.datetime(2026, 11, 30, 1, 2, 3), dt.date(2026, 11, 1)
+    wages = (Decimal("8000"), Decimal("8000.00"), 8000, 8000.5)
+    rows = [(pid, unit_id, "110", day, wage, "active", now)
+            for pid in person_ids for wage in wages]
+    ids = [i for (i,) in insert_rows(Enrollment.__table__, ENROLLMENT_COLUMNS, rows)]
+    assert len(ids) == len(rows)
+    if db.engine.dialect.name == "sqlite":  # DATE, DATETIME and NUMERIC convert on SQLite
+        # one day, one time, one status; 8000 as Decimal (twice equal), int, float 8000.5
+        assert sorted(map(repr, calls)) == sorted(map(repr, [
+            day, now, "active", Decimal("8000"), 8000, 8000.5]))
+    stored = db.session.execute(sa.select(Enrollment.start_date, Enrollment.wage,
+                                          Enrollment.created_at)
+                                .where(Enrollment.id.in_(ids))).all()
+    assert {tuple(r) for r in stored} == {(day, Decimal("8000.00"), now),
+                                          (day, Decimal("8000.50"), now)}
