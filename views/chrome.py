@@ -129,13 +129,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
     from views.listing import detail_cells, list_rows
-    from views.menus import menu_entries, menu_links
+    from views.menus import main_menu_html, menu_entries, menu_links
 
     app.jinja_env.globals["list_rows"] = list_rows
     app.jinja_env.globals["detail_cells"] = detail_cells
 
     app.jinja_env.globals["menu_entries"] = menu_entries
     app.jinja_env.globals["menu_links"] = menu_links
+    app.jinja_env.globals["main_menu_html"] = main_menu_html
 
     app.jinja_env.filters["item_names"] = item_names
     app.jinja_env.globals["batch_columns"] = batch_columns
