@@ -125,3 +125,26 @@ def test_a_lists_filter_groups_json_is_made_once_and_is_flask_admins(unit_a, app
         assert view._get_filter_groups().json_text == texts[0]
     assert texts[0] == expected
     assert json.loads(html_lib.unescape(texts[0])) == json.loads(html_lib.unescape(expected))
+
+
+def _header(html: str) -> str:
+    return re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+
+
+def test_a_lists_header_row_is_kept_per_sort_and_query_and_its_links_follow_them(as_staff,
+                                                                                 monkeypatch):
+    # views.chrome.kept_html: the header row is rendered once per view, sort and query
+    # arguments; each list's sort links keep its own search, and the arrow its own column.
+    from views import chrome
+
+    client = as_staff("admin")
+    chrome._FRAGMENTS.clear()
+    plain = _header(client.get("/admin/admin_unit/").get_data(as_text=True))
+    assert len(chrome._FRAGMENTS) == 1
+    assert _header(client.get("/admin/admin_unit/").get_data(as_text=True)) == plain
+    assert len(chrome._FRAGMENTS) == 1  # read from memory
+    searched = _header(client.get("/admin/admin_unit/?search=abc").get_data(as_text=True))
+    assert "search=abc" in searched and "search=abc" not in plain
+    by_first = _header(client.get("/admin/admin_unit/?sort=0&desc=1").get_data(as_text=True))
+    assert by_first.count("glyphicon-chevron-down") == 1 and "glyphicon-chevron" not in plain
+    assert len(chrome._FRAGMENTS) == 3
