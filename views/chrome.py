@@ -120,7 +120,8 @@ def kept_html(*key, caller) -> Markup:
     """``{% call kept_html(k1, k2, ...) %}fragment{% endcall %}``: the fragment rendered
     once per key (plus the locale, script root and the request's query arguments) and then
     read from memory. Only for fragments that are a function of exactly those: a list's
-    header row (its sort links are built from the query arguments)."""
+    header row (its sort links are built from the query arguments), its tabs (keyed by the
+    actor and the count too)."""
     try:
         locale = g.get("_admin_locale")
         if locale is None:
@@ -154,6 +155,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["admin_static_url"] = admin_static_url
     app.jinja_env.globals["url_for"] = view_url
     app.jinja_env.globals["kept_html"] = kept_html
+    from views.auth import current_actor
+
+    app.jinja_env.globals["current_actor"] = current_actor
     app.jinja_env.filters["tojson_kept"] = tojson_kept
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
