@@ -93,3 +93,35 @@ def test_a_page_asks_no_menu_entry_for_its_access_once_the_actor_is_known(app, m
     html = client.get("/admin/admin_unit/").get_data(as_text=True)
     assert "/admin/counter/" in html and "/admin/admin_person/" in html  # the full menu
     assert set(asked) == {"admin_unit"}, asked  # only the page's own gate was asked
+
+
+def _active(html: str) -> list[str]:
+    """The main menu's active entries (categories and items)."""
+    nav = re.search(r'<ul class="nav navbar-nav mr-auto">(.*?)</ul>\s*<ul', html, re.S).group(0)
+    return re.findall(r'<li class="active[^"]*">\s*<a[^>]*>([^<]*)', nav)
+
+
+def test_the_main_menu_is_rendered_once_per_page_and_names_and_stays_current(app, monkeypatch):
+    # views.menus.main_menu_html keeps the menu's HTML per actor, page and entry names: a
+    # second visit renders no menu, another page marks its own entry, and a name that
+    # changes (我的工作台 (N)) is shown at once (tests.test_unit_home covers the count).
+    from jinja2 import Template
+
+    for admin in app.extensions["admin"]:  # forget what earlier tests kept
+        admin.__dict__.pop("_kept_menus", None)
+    client = _staff_client(app, "admin")
+    rendered = []
+    original = Template.render
+    monkeypatch.setattr(Template, "render", lambda self, *a, **k: (
+        rendered.append(self.name) or original(self, *a, **k)))
+    first = client.get("/admin/admin_person/").get_data(as_text=True)
+    assert rendered.count("console_menu.html") == 1
+    again = client.get("/admin/admin_person/").get_data(as_text=True)
+    assert rendered.count("console_menu.html") == 1  # kept
+    assert _menu(again) == _menu(first) and _active(again) == _active(first)
+    other = client.get("/admin/admin_unit/").get_data(as_text=True)
+    assert rendered.count("console_menu.html") == 2  # another page: its own active entry
+    assert "/admin/admin_unit/" in other and _menu(other) == _menu(first)
+    # A reviewer's menu is his own, never the admin's kept HTML.
+    reviewer = _staff_client(app, "reviewer")
+    assert "受理" not in _menu(reviewer.get("/admin/admin_person/").get_data(as_text=True))

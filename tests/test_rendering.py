@@ -125,3 +125,73 @@ def test_a_lists_filter_groups_json_is_made_once_and_is_flask_admins(unit_a, app
         assert view._get_filter_groups().json_text == texts[0]
     assert texts[0] == expected
     assert json.loads(html_lib.unescape(texts[0])) == json.loads(html_lib.unescape(expected))
+
+
+def _header(html: str) -> str:
+    return re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+
+
+def test_a_lists_header_row_is_kept_per_sort_and_query_and_its_links_follow_them(as_staff,
+                                                                                 monkeypatch):
+    # views.chrome.kept_html: the header row is rendered once per view, sort and query
+    # arguments; each list's sort links keep its own search, and the arrow its own column.
+    from views import chrome
+
+    def kept():
+        return sum(1 for key in chrome._FRAGMENTS if key[0][0] == "header")
+
+    client = as_staff("admin")
+    chrome._FRAGMENTS.clear()
+    plain = _header(client.get("/admin/admin_unit/").get_data(as_text=True))
+    assert kept() == 1
+    assert _header(client.get("/admin/admin_unit/").get_data(as_text=True)) == plain
+    assert kept() == 1  # read from memory
+    searched = _header(client.get("/admin/admin_unit/?search=abc").get_data(as_text=True))
+    assert "search=abc" in searched and "search=abc" not in plain
+    by_first = _header(client.get("/admin/admin_unit/?sort=0&desc=1").get_data(as_text=True))
+    assert by_first.count("glyphicon-chevron-down") == 1 and "glyphicon-chevron" not in plain
+    assert kept() == 3
+
+
+def _tabs(html: str) -> str:
+    return re.search(r'<ul class="nav nav-tabs">(.*?)</ul>', html, re.S).group(1)
+
+
+def test_a_lists_tabs_are_kept_per_actor_and_never_shown_to_another(app):
+    # The tabs above a list (create, exports, actions) depend on what the actor may do:
+    # kept per actor (views.chrome.kept_html), each staff member sees his own, however the
+    # requests interleave, and the same as when nothing was kept.
+    from tests.test_menus import _staff_client
+    from views import chrome
+
+    admin, reviewer = _staff_client(app, "admin"), _staff_client(app, "reviewer")
+    fresh = {}
+    for name, client in (("admin", admin), ("reviewer", reviewer)):
+        chrome._FRAGMENTS.clear()
+        fresh[name] = _tabs(client.get("/admin/admin_unit/").get_data(as_text=True))
+    assert fresh["admin"] != fresh["reviewer"]
+    chrome._FRAGMENTS.clear()
+    for _ in range(2):
+        assert _tabs(admin.get("/admin/admin_unit/").get_data(as_text=True)) == fresh["admin"]
+        assert _tabs(reviewer.get("/admin/admin_unit/").get_data(as_text=True)) == \
+            fresh["reviewer"]
+
+
+def test_a_lists_count_tab_follows_a_new_row_at_once(unit_a):
+    # The tabs are kept per count too: a member added to the unit shows in 列表 (N) at once.
+    import datetime as dt
+
+    from models import Enrollment, Unit
+
+    def shown() -> int:
+        html = unit_a.get("/unit/unit_enrollment/").get_data(as_text=True)
+        return int(re.search(r'nav-link active">列表 \((\d+)\)', _tabs(html)).group(1))
+
+    before = shown()
+    unit = db.session.scalar(sa.select(Unit).where(Unit.uscc == UNIT_A))
+    enrolled = sa.select(Enrollment.person_id).where(Enrollment.unit_id == unit.id)
+    newcomer = db.session.scalar(sa.select(Person.id).where(Person.id.not_in(enrolled)).limit(1))
+    db.session.add(Enrollment(person_id=newcomer, unit_id=unit.id, insurance_kinds="110",
+                              start_date=dt.date(2026, 1, 1), wage=5000))
+    db.session.commit()
+    assert shown() == before + 1

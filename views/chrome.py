@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, g, has_request_context, request,
 from flask_admin import babel
 from flask_babel import get_locale
 from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from models.base import utcnow
 
@@ -110,6 +111,34 @@ def admin_gettext(string: str, **variables) -> str:
     return text
 
 
+#: Template fragments rendered so far (``kept_html``), by what they are a function of.
+_FRAGMENTS: dict = {}
+FRAGMENTS_KEPT = 10_000
+
+
+def kept_html(*key, caller) -> Markup:
+    """``{% call kept_html(k1, k2, ...) %}fragment{% endcall %}``: the fragment rendered
+    once per key (plus the locale, script root and the request's query arguments) and then
+    read from memory. Only for fragments that are a function of exactly those: a list's
+    header row (its sort links are built from the query arguments), its tabs (keyed by the
+    actor and the count too)."""
+    try:
+        locale = g.get("_admin_locale")
+        if locale is None:
+            locale = g._admin_locale = str(get_locale())
+        full = (key, locale, request.script_root, request.path,
+                tuple(request.args.items(multi=True)))
+        hash(full)
+    except TypeError:  # an unhashable part: render it as the template would
+        return Markup(caller())
+    html = _FRAGMENTS.get(full)
+    if html is None:
+        if len(_FRAGMENTS) >= FRAGMENTS_KEPT:
+            _FRAGMENTS.clear()
+        html = _FRAGMENTS[full] = Markup(caller())
+    return html
+
+
 def init_app(app: Flask) -> None:
     """Serve the favicon at the address browsers ask for, and register the helpers."""
     icon = (Path(app.static_folder) / "favicon.ico").read_bytes()
@@ -125,17 +154,22 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["page_title"] = page_title
     app.jinja_env.globals["admin_static_url"] = admin_static_url
     app.jinja_env.globals["url_for"] = view_url
+    app.jinja_env.globals["kept_html"] = kept_html
+    from views.auth import current_actor
+
+    app.jinja_env.globals["current_actor"] = current_actor
     app.jinja_env.filters["tojson_kept"] = tojson_kept
     app.jinja_env.globals["office_now"] = utcnow  # stored-time now, shown through office_time
     from views.labels import batch_columns, item_names
     from views.listing import detail_cells, list_rows
-    from views.menus import menu_entries, menu_links
+    from views.menus import main_menu_html, menu_entries, menu_links
 
     app.jinja_env.globals["list_rows"] = list_rows
     app.jinja_env.globals["detail_cells"] = detail_cells
 
     app.jinja_env.globals["menu_entries"] = menu_entries
     app.jinja_env.globals["menu_links"] = menu_links
+    app.jinja_env.globals["main_menu_html"] = main_menu_html
 
     app.jinja_env.filters["item_names"] = item_names
     app.jinja_env.globals["batch_columns"] = batch_columns

@@ -11,6 +11,11 @@ afresh, and one actor's menu is never served to another.
 
 What may change between two requests of one actor is read per request from the entries
 kept: names (我的工作台 (N) counts filings), links' URLs and which entry is active.
+
+The main menu's HTML is a function of the entries, the page (which entry is active) and the
+entries' names, nothing else (``templates/console_menu.html``): it is rendered once per
+actor, page and names, and kept with the actor's entries. Names are read on every page, so
+a count in a name is as current as before.
 """
 from __future__ import annotations
 
@@ -18,13 +23,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from flask import request
+from flask import current_app, request
 from flask_admin.menu import BaseMenu
+from markupsafe import Markup
 
 from views.auth import current_actor
 
 #: Actors whose menus a console keeps (least recently used dropped first).
 KEPT = 2048
+#: Rendered main menus kept per actor (pages × name variants); dropped all at once beyond.
+KEPT_HTML = 64
 
 
 @dataclass(frozen=True)
@@ -80,13 +88,14 @@ class _Kept:
         return menus
 
 
-def visible_menus(admin) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
-    """(main menu, menu links) of ``admin`` that the current actor may see."""
+def visible_menus(admin) -> tuple[tuple[Entry, ...], tuple[Entry, ...], dict]:
+    """(main menu, menu links, rendered main menus) of ``admin`` that the current actor may
+    see; the third is where ``main_menu_html`` keeps this actor's HTML."""
     kept = admin.__dict__.get("_kept_menus")
     if kept is None:
         kept = admin.__dict__.setdefault("_kept_menus", _Kept())
     key = (current_actor(), request.script_root)
-    return kept.get(key, lambda: (_decide(admin.menu()), _decide(admin.menu_links())))
+    return kept.get(key, lambda: (_decide(admin.menu()), _decide(admin.menu_links()), {}))
 
 
 def menu_entries(admin) -> tuple[Entry, ...]:
@@ -97,3 +106,22 @@ def menu_entries(admin) -> tuple[Entry, ...]:
 def menu_links(admin) -> tuple[Entry, ...]:
     """The menu links of ``admin`` as the current actor may see them (Jinja global)."""
     return visible_menus(admin)[1]
+
+
+def _names(entries: tuple[Entry, ...]) -> tuple:
+    return tuple((str(e.item.name), _names(e.children)) for e in entries)
+
+
+def main_menu_html(admin_view) -> Markup:
+    """The main menu of ``admin_view``'s console as the current actor sees it on this page
+    (Jinja global): rendered from ``templates/console_menu.html`` once per page and entry
+    names, then kept with the actor's entries."""
+    entries, _, rendered = visible_menus(admin_view.admin)
+    key = (admin_view, _names(entries))
+    html = rendered.get(key)
+    if html is None:
+        if len(rendered) >= KEPT_HTML:
+            rendered.clear()
+        template = current_app.jinja_env.get_template("console_menu.html")
+        html = rendered[key] = Markup(template.render(entries=entries, admin_view=admin_view))
+    return html
