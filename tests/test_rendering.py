@@ -153,6 +153,27 @@ def test_a_lists_header_row_is_kept_per_sort_and_query_and_its_links_follow_them
     assert kept() == 3
 
 
+def test_kept_fragments_stay_few_whatever_is_searched(as_staff, monkeypatch):
+    # Every search and sort is another key: the kept fragments are bounded in number, and a
+    # long query string (hostile or not) renders the same page without being kept at all.
+    from urllib.parse import quote
+
+    from views import chrome
+
+    monkeypatch.setattr(chrome, "FRAGMENTS_KEPT", 5)
+    client = as_staff("admin")
+    chrome._FRAGMENTS.clear()
+    for n in range(12):
+        assert client.get(f"/admin/admin_unit/?search=t{n}").status_code == 200
+        assert len(chrome._FRAGMENTS) <= 5
+    chrome._FRAGMENTS.clear()
+    term = quote("长" * 200)  # 1,800 bytes
+    response = client.get(f"/admin/admin_unit/?search={term}")
+    assert response.status_code == 200 and "list-checkbox-column" in _header(
+        response.get_data(as_text=True))
+    assert not chrome._FRAGMENTS
+
+
 def _tabs(html: str) -> str:
     return re.search(r'<ul class="nav nav-tabs">(.*?)</ul>', html, re.S).group(1)
 

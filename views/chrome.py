@@ -111,9 +111,13 @@ def admin_gettext(string: str, **variables) -> str:
     return text
 
 
-#: Template fragments rendered so far (``kept_html``), by what they are a function of.
+#: Template fragments rendered so far (``kept_html``), by what they are a function of. A
+#: fragment is ~3 KB: at most ~3 MB a worker, however many searches and sorts are asked for.
 _FRAGMENTS: dict = {}
-FRAGMENTS_KEPT = 10_000
+FRAGMENTS_KEPT = 1_000
+#: A request whose query string is longer than this (a long search, many filters) renders
+#: its fragments without keeping them: its key alone would weigh as much as the fragment.
+KEPT_QUERY_MAX = 512
 
 
 def kept_html(*key, caller) -> Markup:
@@ -122,6 +126,8 @@ def kept_html(*key, caller) -> Markup:
     read from memory. Only for fragments that are a function of exactly those: a list's
     header row (its sort links are built from the query arguments), its tabs (keyed by the
     actor and the count too)."""
+    if len(request.query_string) > KEPT_QUERY_MAX:
+        return Markup(caller())
     try:
         locale = g.get("_admin_locale")
         if locale is None:
