@@ -172,6 +172,9 @@ def test_kept_fragments_stay_few_whatever_is_searched(as_staff, monkeypatch):
     assert response.status_code == 200 and "list-checkbox-column" in _header(
         response.get_data(as_text=True))
     assert not chrome._FRAGMENTS
+    chrome._URLS.clear()
+    assert client.get(f"/admin/admin_unit/?search={term}").status_code == 200
+    assert not any("长" * 200 in str(key) for key in chrome._URLS)  # nor are its URLs
 
 
 def _tabs(html: str) -> str:

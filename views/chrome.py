@@ -42,6 +42,9 @@ def admin_static_url(console: str, filename: str, **kwargs) -> str:
 #: arguments come from the request (a list's search text, filters).
 _URLS: dict = {}
 URLS_KEPT = 10_000
+#: A request whose query string is longer than this (a long search, many filters) builds its
+#: URLs and fragments without keeping them: each would weigh as much as the text it carries.
+KEPT_QUERY_MAX = 512
 
 
 def view_url(endpoint: str, **values) -> str:
@@ -50,7 +53,9 @@ def view_url(endpoint: str, **values) -> str:
     a list page asks for some thirty (sort headers, pager, page sizes, exports, filters, the
     chrome's links). It is the templates' ``url_for`` and the model views' ``get_url``.
     Arguments flagged with ``_`` (external, anchor, scheme) go to the router every time."""
-    if not has_request_context():  # a template rendered by a job: nothing to key on
+    if not has_request_context() or len(request.query_string) > KEPT_QUERY_MAX:
+        # A job's template has nothing to key on; a long query string (a long search) would
+        # make each kept URL as heavy as the text it carries.
         return url_for(endpoint, **values)
     try:
         key = (request.script_root, request.blueprint, endpoint, tuple(sorted(values.items())))
@@ -115,9 +120,6 @@ def admin_gettext(string: str, **variables) -> str:
 #: fragment is ~3 KB: at most ~3 MB a worker, however many searches and sorts are asked for.
 _FRAGMENTS: dict = {}
 FRAGMENTS_KEPT = 1_000
-#: A request whose query string is longer than this (a long search, many filters) renders
-#: its fragments without keeping them: its key alone would weigh as much as the fragment.
-KEPT_QUERY_MAX = 512
 
 
 def kept_html(*key, caller) -> Markup:
