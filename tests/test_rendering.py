@@ -160,7 +160,7 @@ def test_kept_fragments_stay_few_whatever_is_searched(as_staff, monkeypatch):
 
     from views import chrome
 
-    monkeypatch.setattr(chrome, "FRAGMENTS_KEPT", 5)
+    monkeypatch.setattr(chrome._FRAGMENTS, "limit", 5)
     client = as_staff("admin")
     chrome._FRAGMENTS.clear()
     for n in range(12):

@@ -38,13 +38,46 @@ def admin_static_url(console: str, filename: str, **kwargs) -> str:
     return url
 
 
-#: URLs a page built, by (script root, blueprint, endpoint, arguments); bounded, since the
-#: arguments come from the request (a list's search text, filters).
-_URLS: dict = {}
-URLS_KEPT = 10_000
+class Kept(dict):
+    """A per-process memo of things built from what requests ask for, bounded in number:
+    emptied when full, so whatever a request sends, it holds at most ``limit`` entries."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key, make):
+        """The value kept for ``key``, made by ``make()`` the first time; made every time
+        when ``key`` cannot be a key (an unhashable part)."""
+        try:
+            value = self.get(key)
+        except TypeError:
+            return make()
+        if value is None:
+            if len(self) >= self.limit:
+                self.clear()
+            value = self[key] = make()
+        return value
+
+
 #: A request whose query string is longer than this (a long search, many filters) builds its
 #: URLs and fragments without keeping them: each would weigh as much as the text it carries.
 KEPT_QUERY_MAX = 512
+#: URLs a page built, by (script root, blueprint, endpoint, arguments).
+_URLS = Kept(10_000)
+#: Flask-Admin's template strings translated so far, by (locale, text, variables).
+_TRANSLATED = Kept(10_000)
+#: Template fragments rendered so far (``kept_html``), by what they are a function of. A
+#: fragment is ~3 KB: at most ~3 MB a worker, however many searches and sorts are asked for.
+_FRAGMENTS = Kept(1_000)
+
+
+def _admin_locale() -> str:
+    """The request's locale as text, looked up once per request."""
+    locale = g.get("_admin_locale")
+    if locale is None:
+        locale = g._admin_locale = str(get_locale())
+    return locale
 
 
 def view_url(endpoint: str, **values) -> str:
@@ -53,23 +86,14 @@ def view_url(endpoint: str, **values) -> str:
     a list page asks for some thirty (sort headers, pager, page sizes, exports, filters, the
     chrome's links). It is the templates' ``url_for`` and the model views' ``get_url``.
     Arguments flagged with ``_`` (external, anchor, scheme) go to the router every time."""
-    if not has_request_context() or len(request.query_string) > KEPT_QUERY_MAX:
+    if (not has_request_context() or len(request.query_string) > KEPT_QUERY_MAX
+            or any(name.startswith("_") for name in values)):
         # A job's template has nothing to key on; a long query string (a long search) would
-        # make each kept URL as heavy as the text it carries.
+        # make each kept URL as heavy as the text it carries; an external URL carries the
+        # request's host.
         return url_for(endpoint, **values)
-    try:
-        key = (request.script_root, request.blueprint, endpoint, tuple(sorted(values.items())))
-        hash(key)
-    except TypeError:  # a list or a dict among the values: build it as Flask does
-        return url_for(endpoint, **values)
-    url = _URLS.get(key)
-    if url is None:
-        if any(name.startswith("_") for name in values):
-            return url_for(endpoint, **values)
-        if len(_URLS) >= URLS_KEPT:
-            _URLS.clear()
-        url = _URLS[key] = url_for(endpoint, **values)
-    return url
+    key = (request.script_root, request.blueprint, endpoint, tuple(sorted(values.items())))
+    return _URLS.keep(key, lambda: url_for(endpoint, **values))
 
 
 class KeptJson(OrderedDict):
@@ -91,35 +115,12 @@ def tojson_kept(eval_ctx, value):
     return value.json_text
 
 
-#: Flask-Admin's template strings translated so far, by (locale, text, variables).
-_TRANSLATED: dict = {}
-TRANSLATED_KEPT = 10_000
-
-
 def admin_gettext(string: str, **variables) -> str:
     """Flask-Admin's ``_gettext`` for its templates, each (locale, text, variables)
     translated once per process: a page asks for some fifty, each of which costs Flask-Babel
     a locale and catalogue lookup."""
-    try:
-        locale = g.get("_admin_locale")
-        if locale is None:
-            locale = g._admin_locale = str(get_locale())
-        key = (locale, string, tuple(sorted(variables.items())))
-        hash(key)
-    except TypeError:  # an unhashable variable: translate as Flask-Admin does
-        return babel.gettext(string, **variables)
-    text = _TRANSLATED.get(key)
-    if text is None:
-        if len(_TRANSLATED) >= TRANSLATED_KEPT:
-            _TRANSLATED.clear()
-        text = _TRANSLATED[key] = babel.gettext(string, **variables)
-    return text
-
-
-#: Template fragments rendered so far (``kept_html``), by what they are a function of. A
-#: fragment is ~3 KB: at most ~3 MB a worker, however many searches and sorts are asked for.
-_FRAGMENTS: dict = {}
-FRAGMENTS_KEPT = 1_000
+    key = (_admin_locale(), string, tuple(sorted(variables.items())))
+    return _TRANSLATED.keep(key, lambda: babel.gettext(string, **variables))
 
 
 def kept_html(*key, caller) -> Markup:
@@ -130,21 +131,9 @@ def kept_html(*key, caller) -> Markup:
     actor and the count too)."""
     if len(request.query_string) > KEPT_QUERY_MAX:
         return Markup(caller())
-    try:
-        locale = g.get("_admin_locale")
-        if locale is None:
-            locale = g._admin_locale = str(get_locale())
-        full = (key, locale, request.script_root, request.path,
-                tuple(request.args.items(multi=True)))
-        hash(full)
-    except TypeError:  # an unhashable part: render it as the template would
-        return Markup(caller())
-    html = _FRAGMENTS.get(full)
-    if html is None:
-        if len(_FRAGMENTS) >= FRAGMENTS_KEPT:
-            _FRAGMENTS.clear()
-        html = _FRAGMENTS[full] = Markup(caller())
-    return html
+    full = (key, _admin_locale(), request.script_root, request.path,
+            tuple(request.args.items(multi=True)))
+    return _FRAGMENTS.keep(full, lambda: Markup(caller()))
 
 
 def init_app(app: Flask) -> None:
