@@ -71,8 +71,11 @@ class Visitor:
         """The 退出 button where the page has one (receipts have none: forget the session)."""
         button = self.page.get_by_role("button", name="退出")
         if button.count():
-            button.click()
-            self.page.wait_for_load_state()
+            # Wait for the page 退出 leads to: a login page still loading when the next
+            # login opens its own would set its session cookie last and void that form's
+            # CSRF token (a 400 seen under load).
+            with self.page.expect_navigation():
+                button.click()
         self.page.context.clear_cookies()
 
     def text(self) -> str:
