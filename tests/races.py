@@ -6,15 +6,22 @@ its work, so the other runs meanwhile."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import orm
 
 from models import db
 from models.errors import Refusal
+
+#: The race tests' mark: SQLite has one writer, so two transactions never overlap there.
+postgresql_only = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+    reason="needs two PostgreSQL connections (DATABASE_URL)")
 
 
 @contextlib.contextmanager

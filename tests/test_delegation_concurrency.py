@@ -8,10 +8,8 @@ second waits for the first and is refused.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 from stdnum.cn import uscc
@@ -21,11 +19,9 @@ from models.demo import make_id_no
 from models.operations import By, add_member
 from rules.codes import AccountKind, GrantLevel
 from rules.permissions import Actor
-from tests.races import own_connections, race
+from tests.races import own_connections, postgresql_only, race
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="needs two PostgreSQL connections (DATABASE_URL)")
+pytestmark = postgresql_only
 
 
 def _setup(engine):

@@ -7,21 +7,17 @@ very state 重复手机号 exists to clean up. With it the second waits for the 
 """
 from __future__ import annotations
 
-import os
 import random
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from models import Person
 from models.accounts import PHONE_TAKEN, person_for
 from models.demo import make_id_no
-from tests.races import own_connections, race
+from tests.races import own_connections, postgresql_only, race
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="needs two PostgreSQL connections (DATABASE_URL)")
+pytestmark = postgresql_only
 
 PHONE = "13912340077"
 

@@ -4,10 +4,8 @@ connections: one brings the unit online, the other is told it already has been, 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 from stdnum.cn import uscc
@@ -17,11 +15,9 @@ from models.account import hash_password
 from models.demo import make_id_no
 from models.legacy import LegacyAccount
 from models.upgrade import upgrade_legacy
-from tests.races import own_connections, race
+from tests.races import own_connections, postgresql_only, race
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="needs two PostgreSQL connections (DATABASE_URL)")
+pytestmark = postgresql_only
 
 
 def _setup(engine):
